@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "simulate": "prism.data.simulator:simulate_command",
     "corpus": "prism.data.corpus:corpus_command",
     "compare": "prism.evaluation.compare:compare_command",
+    "tasks": "prism.tasks.registry:tasks_command",
 }
 
 
