@@ -1,0 +1,33 @@
+"""Ignite engines and handlers of the PRISM pretraining bundle.
+
+- :mod:`prism.engines.objectives`: the four pretraining objectives and the Table 5 ablation switches;
+- :mod:`prism.engines.trainer`: the pretraining iteration (generator + discriminator steps, AMP, schedulers);
+- :mod:`prism.engines.schedules`: warm-up + cosine learning-rate schedule;
+- :mod:`prism.engines.checkpoint`: atomic checkpoints and resume;
+- :mod:`prism.engines.handlers`: seeding for exact resume, progress line, loss curves.
+"""
+
+from __future__ import annotations
+
+from prism.engines.checkpoint import AtomicCheckpointSaver, atomic_save, latest_checkpoint
+from prism.engines.handlers import IterationSeeder, LossHistory, ProgressLogger, plot_loss_curves
+from prism.engines.objectives import ABLATIONS, OBJECTIVES, PretrainObjectives, resolve_objectives
+from prism.engines.schedules import WarmupCosineLR
+from prism.engines.trainer import AmpState, PrismPretrainTrainer
+
+__all__ = [
+    "ABLATIONS",
+    "OBJECTIVES",
+    "AmpState",
+    "AtomicCheckpointSaver",
+    "IterationSeeder",
+    "LossHistory",
+    "PrismPretrainTrainer",
+    "PretrainObjectives",
+    "ProgressLogger",
+    "WarmupCosineLR",
+    "atomic_save",
+    "latest_checkpoint",
+    "plot_loss_curves",
+    "resolve_objectives",
+]
