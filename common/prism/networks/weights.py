@@ -58,7 +58,9 @@ SOURCE_FORMATS = ("prism", "swinunetr_ssl", "brainsegfounder")
 ADAPT_MODES = ("repeat", "repeat_scaled")
 
 # First key component of source entries that are known not to be encoder weights.
-_SSL_HEADS = {"rotation_pre", "rotation_head", "contrastive_pre", "contrastive_head", "conv", "norm", "mask_token"}
+_SSL_HEADS = {
+    "rotation_pre", "rotation_head", "contrastive_pre", "contrastive_head", "conv", "convTrans3d", "norm", "mask_token"
+}
 _SWINUNETR_DECODER = {"encoder1", "encoder2", "encoder3", "encoder4", "encoder10", "decoder1", "decoder2", "decoder3",
                       "decoder4", "decoder5", "out"}
 _PRISM_HEADS = {"recon_head", "translator", "discriminator", "acquisition_head", "region_head", "projection"}
