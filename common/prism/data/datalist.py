@@ -31,6 +31,7 @@ import numpy as np
 __all__ = [
     "SEQUENCES",
     "RECORD_KEYS",
+    "NUMERIC_KEYS",
     "make_record",
     "split_by_subject",
     "write_datalist",
@@ -51,7 +52,7 @@ RECORD_KEYS: tuple[str, ...] = (
     "body_region",
     "dataset",
 )
-_NUMERIC = ("tr", "te", "ti", "flip_angle", "field_strength")
+NUMERIC_KEYS: tuple[str, ...] = ("tr", "te", "ti", "flip_angle", "field_strength")
 
 
 def make_record(
@@ -91,7 +92,7 @@ def make_record(
         "body_region": body_region,
         "dataset": dataset,
     }
-    for key in _NUMERIC:
+    for key in NUMERIC_KEYS:
         value = record[key]
         if value is None:
             continue
