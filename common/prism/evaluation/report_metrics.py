@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from nltk.translate.bleu_score import corpus_bleu as _nltk_corpus_bleu
+from nltk.translate.bleu_score import modified_precision
 from nltk.translate.bleu_score import sentence_bleu as _nltk_sentence_bleu
 from nltk.translate.meteor_score import meteor_score as _nltk_meteor
 from rouge_score.rouge_scorer import RougeScorer
@@ -59,12 +60,22 @@ def _weights(order: int) -> tuple[float, ...]:
     return (1.0 / order,) * order
 
 
+def _matches(pairs: list[tuple[list[str], list[str]]], order: int) -> int:
+    """The smallest, over n = 1..order, clipped n-gram match count pooled over ``pairs``."""
+    return min(
+        sum(int(modified_precision([r], h, n).numerator) for r, h in pairs) for n in range(1, order + 1)
+    )
+
+
 def bleu(references: Sequence[str], hypotheses: Sequence[str], order: int = 4) -> np.ndarray:
     """Per-case (sentence) BLEU-``order`` in [0, 1], shape (N,). 0 when an n-gram order has no match."""
     weights = _weights(order)
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*0 counts of")  # nltk warns before returning 0, by definition
-        return np.array([_nltk_sentence_bleu([r], h, weights=weights) for r, h in _pairs(references, hypotheses)])
+        warnings.filterwarnings("ignore", message="(?s).*0 counts of")  # nltk warns before returning ~0
+        pairs = _pairs(references, hypotheses)
+        scores = [_nltk_sentence_bleu([r], h, weights=weights) for r, h in pairs]
+    # With a zero n-gram precision BLEU is 0 (Papineni et al.); nltk returns a tiny positive stand-in instead.
+    return np.array([0.0 if _matches([pair], order) == 0 else s for pair, s in zip(pairs, scores)])
 
 
 def corpus_bleu(references: Sequence[str], hypotheses: Sequence[str], order: int = 4) -> float:
@@ -72,8 +83,9 @@ def corpus_bleu(references: Sequence[str], hypotheses: Sequence[str], order: int
     weights = _weights(order)
     pairs = _pairs(references, hypotheses)
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*0 counts of")
-        return float(_nltk_corpus_bleu([[r] for r, _ in pairs], [h for _, h in pairs], weights=weights))
+        warnings.filterwarnings("ignore", message="(?s).*0 counts of")
+        score = float(_nltk_corpus_bleu([[r] for r, _ in pairs], [h for _, h in pairs], weights=weights))
+    return 0.0 if _matches(pairs, order) == 0 else score
 
 
 def meteor(references: Sequence[str], hypotheses: Sequence[str], wordnet_dir: str | None = None) -> np.ndarray:
