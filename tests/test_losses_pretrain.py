@@ -124,7 +124,9 @@ def test_reconstruction_loss():
 def test_adversarial_losses_softplus_form():
     real, fake = torch.tensor([2.0, -1.0]), torch.tensor([0.5, -3.0])
     assert torch.allclose(generator_adversarial_loss(fake), F.softplus(-fake).mean())
-    assert torch.allclose(discriminator_adversarial_loss(real, fake), F.softplus(-real).mean() + F.softplus(fake).mean())
+    assert torch.allclose(
+        discriminator_adversarial_loss(real, fake), F.softplus(-real).mean() + F.softplus(fake).mean()
+    )
     # A perfect discriminator has (near) zero loss, and the generator then has a large one.
     assert discriminator_adversarial_loss(torch.full((4,), 20.0), torch.full((4,), -20.0)) < 1e-6
     assert generator_adversarial_loss(torch.full((4,), -20.0)) > 19

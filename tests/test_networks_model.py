@@ -152,7 +152,9 @@ def _grads(model: torch.nn.Module, loss: torch.Tensor) -> dict[str, bool]:
 
 
 def _parts_reached(grads: dict[str, bool]) -> set[str]:
-    return {n.split(".")[0] + ("." + n.split(".")[1] if n.startswith("encoder.") else "") for n, g in grads.items() if g}
+    return {
+        n.split(".")[0] + ("." + n.split(".")[1] if n.startswith("encoder.") else "") for n, g in grads.items() if g
+    }
 
 
 def test_gradients_reach_every_part_from_its_loss():
@@ -175,16 +177,26 @@ def test_gradients_reach_every_part_from_its_loss():
     # Discriminator: only the discriminator when the features are detached.
     with torch.no_grad():
         real_feats, fake_feats = model.encode(x), model.encode(model.translate(model.encode(x), model.sample_z(2)))
-    grads = _grads(model, discriminator_adversarial_loss(model.discriminate(real_feats), model.discriminate(fake_feats)))
+    grads = _grads(
+        model, discriminator_adversarial_loss(model.discriminate(real_feats), model.discriminate(fake_feats))
+    )
     assert _parts_reached(grads) == {"discriminator"}
     assert all(g for n, g in grads.items() if n.startswith("discriminator."))
 
     # Metadata: acquisition head via f_seq, region head via f_ana.
     values, valid = normalise_acquisition([2000.0, 500.0], [90.0, 10.0], [90.0, 20.0])
     feats = model.encode(x)
-    loss = metadata_loss(model.predict_acquisition(feats), values, valid, model.predict_region(feats), torch.tensor([0, 7]))
+    loss = metadata_loss(
+        model.predict_acquisition(feats), values, valid, model.predict_region(feats), torch.tensor([0, 7])
+    )
     grads = _grads(model, loss)
-    assert _parts_reached(grads) == {"acquisition_head", "region_head", "encoder.swinViT", "encoder.ana_branch", "encoder.seq_branch"}
+    assert _parts_reached(grads) == {
+        "acquisition_head",
+        "region_head",
+        "encoder.swinViT",
+        "encoder.ana_branch",
+        "encoder.seq_branch",
+    }
 
     # Contrastive: projection via f_ana (and the translator through the translated twin).
     feats = model.encode(x)

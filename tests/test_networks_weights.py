@@ -114,7 +114,9 @@ def test_swinunetr_ssl_format_matches_monai_load_from(tmp_path):
     report = load_encoder(ours, tmp_path / "model_swinvit.pt", source_format="swinunetr_ssl")
     assert _swin_equal(ours.swinViT, source)
     assert not report.missing and not report.unexpected
-    assert {"module.rotation_head.weight", "module.contrastive_head.weight", "module.conv.0.weight"} <= set(report.ignored)
+    assert {"module.rotation_head.weight", "module.contrastive_head.weight", "module.conv.0.weight"} <= set(
+        report.ignored
+    )
     # MONAI's own SwinUNETR.load_from reads the same key names: both must agree exactly.
     ref = _unetr(7)
     ref.load_from(ckpt)
@@ -132,8 +134,14 @@ def test_swinunetr_ssl_format_matches_monai_load_from(tmp_path):
 @pytest.mark.parametrize("wrapper", ["state_dict", "model_state_dict", None])
 def test_brainsegfounder_format(tmp_path, prefix, wrapper):
     src = _unetr(11, in_channels=1)
-    state = {prefix + k[len("swinViT."):] if k.startswith("swinViT.") else ("module." if prefix.startswith("module.") else "") + k: v
-             for k, v in src.state_dict().items()}
+    state = {
+        (
+            prefix + k[len("swinViT.") :]
+            if k.startswith("swinViT.")
+            else ("module." if prefix.startswith("module.") else "") + k
+        ): v
+        for k, v in src.state_dict().items()
+    }
     torch.save({wrapper: state, "epoch": 3} if wrapper else state, tmp_path / "bsf.pt")
     clf = SwinClassifier(in_channels=1, num_outputs=2, **TINY)
     report = load_encoder(clf, tmp_path / "bsf.pt", source_format="brainsegfounder")
@@ -161,7 +169,9 @@ def test_registration_encoder_needs_explicit_channel_adaptation(tmp_path):
     src = _prism(0)
     path = save_encoder(src, tmp_path / "e.pt")
     reg = RegistrationEncoder(image_channels=1, **TINY)
-    with pytest.raises(ValueError, match=r"patch_embed\.proj\.weight.*\(12, 1, 2, 2, 2\).*\(12, 2, 2, 2, 2\).*adapt_in_channels"):
+    with pytest.raises(
+        ValueError, match=r"patch_embed\.proj\.weight.*\(12, 1, 2, 2, 2\).*\(12, 2, 2, 2, 2\).*adapt_in_channels"
+    ):
         load_encoder(reg, path)
     report = load_encoder(reg, path, adapt_in_channels="repeat_scaled")
     key = "swinViT.patch_embed.proj.weight"
@@ -192,8 +202,15 @@ def test_wrong_depth_fails_as_missing_or_unexpected(tmp_path):
     with pytest.raises(ValueError, match=r"13 missing key.*layers3\.0\.blocks\.1\."):
         load_encoder(deeper, path)
     with pytest.raises(ValueError, match=r"unexpected key"):
-        load_encoder(_unetr(1, depths=(1, 1, 1, 1)), {"state_dict": {**torch.load(path)["state_dict"],
-                                                                     "swinViT.layers3.0.blocks.1.norm1.weight": torch.ones(48)}})
+        load_encoder(
+            _unetr(1, depths=(1, 1, 1, 1)),
+            {
+                "state_dict": {
+                    **torch.load(path)["state_dict"],
+                    "swinViT.layers3.0.blocks.1.norm1.weight": torch.ones(48),
+                }
+            },
+        )
 
 
 def test_non_strict_reports_and_logs(tmp_path, caplog):

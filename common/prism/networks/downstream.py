@@ -34,7 +34,8 @@ class SwinClassifier(nn.Module):
 
     Example::
 
-        >>> net = SwinClassifier(in_channels=1, num_outputs=3, feature_size=12, depths=(1, 1, 1, 1), num_heads=(1, 1, 1, 1))
+        >>> tiny = {"feature_size": 12, "depths": (1, 1, 1, 1), "num_heads": (1, 1, 1, 1)}
+        >>> net = SwinClassifier(in_channels=1, num_outputs=3, **tiny)
         >>> net(torch.zeros(2, 1, 32, 32, 32)).shape
         torch.Size([2, 3])
     """

@@ -52,7 +52,11 @@ def build_swin_backbone(
         ValueError: on rates outside [0, 1], ``feature_size`` not divisible by 12 (SwinUNETR's rule, kept so
             every PRISM encoder loads into a SwinUNETR), or ``depths``/``num_heads`` not of length 4.
     """
-    for name, rate in (("drop_rate", drop_rate), ("attn_drop_rate", attn_drop_rate), ("dropout_path_rate", dropout_path_rate)):
+    for name, rate in (
+        ("drop_rate", drop_rate),
+        ("attn_drop_rate", attn_drop_rate),
+        ("dropout_path_rate", dropout_path_rate),
+    ):
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"{name} should be between 0 and 1, got {rate}.")
     if feature_size % 12 != 0:
@@ -117,7 +121,9 @@ class EncoderFeatures:
 
 
 def _branch(in_channels: int, out_channels: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv3d(in_channels, out_channels, kernel_size=1), group_norm(out_channels), nn.LeakyReLU(0.2))
+    return nn.Sequential(
+        nn.Conv3d(in_channels, out_channels, kernel_size=1), group_norm(out_channels), nn.LeakyReLU(0.2)
+    )
 
 
 class PrismEncoder(nn.Module):

@@ -67,7 +67,9 @@ class StyledDecoder(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, style_dim: int, decoder_channels: Sequence[int]) -> None:
         super().__init__()
         widths = (in_channels, *_check_channels(decoder_channels))
-        self.convs = nn.ModuleList(ModulatedConv3d(a, b, style_dim, kernel_size=3) for a, b in zip(widths[:-1], widths[1:]))
+        self.convs = nn.ModuleList(
+            ModulatedConv3d(a, b, style_dim, kernel_size=3) for a, b in zip(widths[:-1], widths[1:])
+        )
         self.to_image = ModulatedConv3d(widths[-1], out_channels, style_dim, kernel_size=1, demodulate=False)
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
@@ -112,7 +114,9 @@ class PSpaceTranslator(nn.Module):
         self.z_dim = z_dim
         self.mapping = MappingNetwork(z_dim=z_dim, p_dim=p_dim, num_layers=mapping_layers)
         self.seq_fusion = nn.Sequential(
-            nn.Conv3d(branch_channels + p_dim, branch_channels, kernel_size=1), group_norm(branch_channels), nn.LeakyReLU(0.2)
+            nn.Conv3d(branch_channels + p_dim, branch_channels, kernel_size=1),
+            group_norm(branch_channels),
+            nn.LeakyReLU(0.2),
         )
         self.ana_aggregation = nn.Sequential(
             nn.Conv3d(2 * branch_channels, latent_channels, kernel_size=1),

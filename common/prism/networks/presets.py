@@ -26,9 +26,27 @@ from prism.networks.prism import PrismPretrainModel
 __all__ = ["PRESETS", "build_prism", "get_preset", "list_presets"]
 
 PRESETS: dict[str, dict[str, Any]] = {
-    "swin_b": {"feature_size": 48, "depths": (2, 2, 2, 2), "num_heads": (3, 6, 12, 24), "window_size": 7, "patch_size": 2},
-    "swin_l": {"feature_size": 96, "depths": (2, 2, 6, 2), "num_heads": (3, 6, 12, 24), "window_size": 7, "patch_size": 2},
-    "swin_h": {"feature_size": 192, "depths": (2, 2, 18, 2), "num_heads": (3, 6, 12, 24), "window_size": 7, "patch_size": 2},
+    "swin_b": {
+        "feature_size": 48,
+        "depths": (2, 2, 2, 2),
+        "num_heads": (3, 6, 12, 24),
+        "window_size": 7,
+        "patch_size": 2,
+    },
+    "swin_l": {
+        "feature_size": 96,
+        "depths": (2, 2, 6, 2),
+        "num_heads": (3, 6, 12, 24),
+        "window_size": 7,
+        "patch_size": 2,
+    },
+    "swin_h": {
+        "feature_size": 192,
+        "depths": (2, 2, 18, 2),
+        "num_heads": (3, 6, 12, 24),
+        "window_size": 7,
+        "patch_size": 2,
+    },
 }
 
 

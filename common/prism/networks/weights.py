@@ -59,10 +59,28 @@ ADAPT_MODES = ("repeat", "repeat_scaled")
 
 # First key component of source entries that are known not to be encoder weights.
 _SSL_HEADS = {
-    "rotation_pre", "rotation_head", "contrastive_pre", "contrastive_head", "conv", "convTrans3d", "norm", "mask_token"
+    "rotation_pre",
+    "rotation_head",
+    "contrastive_pre",
+    "contrastive_head",
+    "conv",
+    "convTrans3d",
+    "norm",
+    "mask_token",
 }
-_SWINUNETR_DECODER = {"encoder1", "encoder2", "encoder3", "encoder4", "encoder10", "decoder1", "decoder2", "decoder3",
-                      "decoder4", "decoder5", "out"}
+_SWINUNETR_DECODER = {
+    "encoder1",
+    "encoder2",
+    "encoder3",
+    "encoder4",
+    "encoder10",
+    "decoder1",
+    "decoder2",
+    "decoder3",
+    "decoder4",
+    "decoder5",
+    "out",
+}
 _PRISM_HEADS = {"recon_head", "translator", "discriminator", "acquisition_head", "region_head", "projection"}
 _SWIN_TOP = {"patch_embed", "layers1", "layers2", "layers3", "layers4", "layers1c", "layers2c", "layers3c", "layers4c"}
 _BRANCHES = ("ana_branch.", "seq_branch.", "aggregate.")
@@ -241,7 +259,9 @@ def _state_dict_of(obj: Any, name: str, source_format: str) -> Mapping[str, torc
     return tensors
 
 
-def _canonical(state: Mapping[str, torch.Tensor], source_format: str) -> tuple[dict[str, torch.Tensor], list[str], list[str]]:
+def _canonical(
+    state: Mapping[str, torch.Tensor], source_format: str
+) -> tuple[dict[str, torch.Tensor], list[str], list[str]]:
     """Rename checkpoint keys to PrismEncoder names (``swinViT.*`` + branches).
 
     Returns (canonical state, ignored source keys, unexpected source keys).
@@ -253,18 +273,18 @@ def _canonical(state: Mapping[str, torch.Tensor], source_format: str) -> tuple[d
     for key, value in state.items():
         k = key
         while k.startswith("module."):
-            k = k[len("module."):]
+            k = k[len("module.") :]
         stripped[k] = (key, value)
     full_prism = source_format == "prism" and any(k.startswith("encoder.swinViT.") for k in stripped)
     for k, (key, value) in stripped.items():
         if full_prism:
             if k.startswith("encoder."):
-                k = k[len("encoder."):]
+                k = k[len("encoder.") :]
             elif k.split(".")[0] in _PRISM_HEADS:
                 ignored.append(key)
                 continue
         if k.startswith("swin_vit."):
-            k = "swinViT." + k[len("swin_vit."):]
+            k = "swinViT." + k[len("swin_vit.") :]
         top = k.split(".")[0]
         if source_format != "prism" and top in _SWIN_TOP:
             k = "swinViT." + k
@@ -345,7 +365,7 @@ def load_encoder(
     for prefix in prism_prefixes:
         scope = [k for k in target_state if k.startswith(prefix)]
         for tk in scope:
-            ck = tk[len(prefix):]
+            ck = tk[len(prefix) :]
             if ck.startswith("swinViT.") or has_branches:
                 required.add(tk)
             if ck in canonical:
@@ -353,7 +373,7 @@ def load_encoder(
     for prefix in swin_prefixes:
         for tk in (k for k in target_state if k.startswith(prefix)):
             required.add(tk)
-            ck = "swinViT." + tk[len(prefix):]
+            ck = "swinViT." + tk[len(prefix) :]
             if ck in canonical:
                 mapping[tk] = ck
     if not prism_prefixes:
@@ -366,7 +386,10 @@ def load_encoder(
         value, expected = canonical[ck], target_state[tk].shape
         used.add(ck)
         if value.shape != expected:
-            is_embed = tk.endswith("patch_embed.proj.weight") and value.shape[:1] + value.shape[2:] == expected[:1] + expected[2:]
+            is_embed = (
+                tk.endswith("patch_embed.proj.weight")
+                and value.shape[:1] + value.shape[2:] == expected[:1] + expected[2:]
+            )
             if is_embed and adapt_in_channels and expected[1] % value.shape[1] == 0:
                 value, how = _adapt_patch_embed(value, expected, adapt_in_channels)
                 report.adapted[tk] = how
@@ -376,7 +399,9 @@ def load_encoder(
                     if is_embed
                     else ""
                 )
-                mismatches.append(f"{tk}: checkpoint {ck} has shape {tuple(value.shape)}, target expects {tuple(expected)}{hint}")
+                mismatches.append(
+                    f"{tk}: checkpoint {ck} has shape {tuple(value.shape)}, target expects {tuple(expected)}{hint}"
+                )
                 continue
         new_values[tk] = value
     if mismatches:
