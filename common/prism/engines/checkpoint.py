@@ -19,8 +19,9 @@ from typing import Any
 
 import torch
 from ignite.engine import Engine, Events
+from monai.handlers import CheckpointLoader
 
-__all__ = ["AtomicCheckpointSaver", "atomic_save", "latest_checkpoint", "CHECKPOINT_PATTERN"]
+__all__ = ["AtomicCheckpointSaver", "ResumeCheckpointLoader", "atomic_save", "latest_checkpoint", "CHECKPOINT_PATTERN"]
 
 CHECKPOINT_PATTERN = re.compile(r"^checkpoint_iter(\d+)\.pt$")
 
@@ -75,6 +76,8 @@ class AtomicCheckpointSaver:
         n_saved: number of interval checkpoints to keep (None keeps all).
         final_key: entry of ``save_dict`` written alone to ``final_filename`` on completion; None to skip.
         final_filename: file name (in ``save_dir``) of the final weights.
+        engine_key: name under which the engine this handler is attached to joins the checkpoint (None: not
+            saved). This avoids a config cycle: the trainer's handler list cannot name the trainer itself.
 
     Raises:
         ValueError: when ``save_dict`` is empty, an entry has no ``state_dict``, ``final_key`` is not in it, or
@@ -90,6 +93,7 @@ class AtomicCheckpointSaver:
         n_saved: int | None = 2,
         final_key: str | None = "model",
         final_filename: str = "model.pt",
+        engine_key: str | None = "trainer",
     ) -> None:
         if not save_dict:
             raise ValueError("AtomicCheckpointSaver: save_dict is empty.")
@@ -109,8 +113,11 @@ class AtomicCheckpointSaver:
         self.n_saved = n_saved
         self.final_key = final_key
         self.final_filename = final_filename
+        self.engine_key = engine_key
 
     def attach(self, engine: Engine) -> None:
+        if self.engine_key is not None:
+            self.save_dict[self.engine_key] = engine
         if self.save_interval > 0:
             event = Events.EPOCH_COMPLETED if self.epoch_level else Events.ITERATION_COMPLETED
             engine.add_event_handler(event(every=self.save_interval), self.save)
@@ -140,3 +147,24 @@ class AtomicCheckpointSaver:
         if self.final_key is not None:
             path = atomic_save(self.save_dict[self.final_key].state_dict(), self.save_dir / self.final_filename)
             logger.info("saved final weights %s", path)
+
+
+class ResumeCheckpointLoader(CheckpointLoader):
+    """MONAI's ``CheckpointLoader`` (``weights_only=True`` load, at ``Events.STARTED``) that also restores the engine
+    it is attached to, under ``engine_key``: epoch, iteration and, for the PRISM trainer, the AMP scalers.
+
+    Args:
+        load_path: checkpoint to resume from.
+        load_dict: name -> object to restore (as given to :class:`AtomicCheckpointSaver`).
+        engine_key: checkpoint entry of the engine state.
+        kwargs: other ``CheckpointLoader`` arguments (``map_location``, ``strict``, ...).
+    """
+
+    def __init__(self, load_path: str, load_dict: Mapping[str, Any], engine_key: str = "trainer", **kwargs: Any) -> None:
+        super().__init__(load_path=load_path, load_dict=dict(load_dict), **kwargs)
+        self.engine_key = engine_key
+
+    def attach(self, engine: Engine) -> None:
+        self.load_dict[self.engine_key] = engine
+        logger.info("resuming from %s", self.load_path)
+        super().attach(engine)

@@ -140,6 +140,19 @@ class PrismPretrainTrainer(Trainer):
             torch.amp.GradScaler("cuda", enabled=use_scaler), torch.amp.GradScaler("cuda", enabled=use_scaler)
         )
 
+    def state_dict(self) -> dict[str, Any]:  # type: ignore[override]
+        """Ignite's engine state (epoch, iteration, ...) plus the AMP scalers', so one checkpoint entry has both."""
+        state = dict(super().state_dict())
+        state["amp"] = self.amp_state.state_dict()
+        return state
+
+    def load_state_dict(self, state_dict: Any) -> None:
+        state = dict(state_dict)
+        amp = state.pop("amp", None)
+        super().load_state_dict(state)
+        if amp:
+            self.amp_state.load_state_dict(amp)
+
     def run(self) -> None:  # type: ignore[override]
         # skip Trainer.run: it replaces self.scaler with a single scaler; this engine owns two (amp_state).
         Workflow.run(self)
