@@ -52,10 +52,11 @@ def _ssl_checkpoint(swin: torch.nn.Module) -> dict:
     return {"epoch": 100, "state_dict": state}
 
 
-def test_prism_encoder_into_swinunetr_gives_identical_features(tmp_path):
-    model = _prism(0).eval()
+@pytest.mark.parametrize("use_v2", [False, True])  # the paper's code uses SwinUNETR v2 blocks
+def test_prism_encoder_into_swinunetr_gives_identical_features(tmp_path, use_v2):
+    model = _prism(0, use_v2=use_v2).eval()
     path = save_encoder(model, tmp_path / "encoder.pt", extra_meta={"preset": "swin_b", "step": 3})
-    unetr = _unetr(1).eval()
+    unetr = _unetr(1, use_v2=use_v2).eval()
     assert not _swin_equal(unetr.swinViT, model.encoder.swinViT)
     report = load_encoder(unetr, path, source_format="prism")
     assert isinstance(report, LoadReport)
