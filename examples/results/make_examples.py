@@ -26,7 +26,7 @@ import numpy as np
 from monai.handlers.utils import write_metrics_reports
 
 HERE = Path(__file__).resolve().parent
-MODELS = {"resnet3d_scratch": 0.8, "swin_b_scratch": 0.85, "mae3d": 0.93, "prism": 1.0}  # made-up skill
+MODELS = {"resnet3d_scratch": 0.75, "swin_b_scratch": 0.8, "mae3d": 0.9, "prism": 1.0}  # made-up skill
 
 FINDINGS = [
     "no joint effusion", "small joint effusion", "intact anterior cruciate ligament",
@@ -50,9 +50,9 @@ def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
 
 def _classification(name: str, n_cases: int, n_classes: int, rng: np.random.Generator) -> None:
     target = rng.integers(0, n_classes, n_cases)
-    difficulty = rng.normal(0.0, 1.0, n_cases)  # shared by all models: their errors are correlated
+    shared = rng.normal(0.0, 1.0, (n_cases, n_classes))  # shared by all models: their errors are correlated
     for model, skill in MODELS.items():
-        logits = rng.normal(0.0, 1.0, (n_cases, n_classes)) + difficulty[:, None] * 0.3
+        logits = shared + rng.normal(0.0, 0.5, (n_cases, n_classes))
         logits[np.arange(n_cases), target] += 1.6 * skill
         probs = _softmax(logits)
         rows = [[f"case_{i:03d}", int(target[i]), int(probs[i].argmax()), *(f"{p:.6f}" for p in probs[i])]
@@ -62,8 +62,9 @@ def _classification(name: str, n_cases: int, n_classes: int, rng: np.random.Gene
 
 def _regression(n_cases: int, rng: np.random.Generator) -> None:
     age = rng.uniform(20.0, 85.0, n_cases)
+    shared = rng.normal(0.0, 3.0, n_cases)
     for model, skill in MODELS.items():
-        pred = age + rng.normal(0.0, 4.5 / skill, n_cases)
+        pred = age + shared + rng.normal(0.0, 2.0 / skill, n_cases)
         _write_csv(HERE / f"openbhb_{model}.csv", ["case_id", "target", "pred"],
                    [[f"sub-{i:03d}", f"{age[i]:.2f}", f"{pred[i]:.2f}"] for i in range(n_cases)])
 
@@ -72,7 +73,7 @@ def _segmentation(n_cases: int, rng: np.random.Generator) -> None:
     base = rng.uniform(0.70, 0.90, (n_cases, 3))
     images = [f"/data/brats/BraTS-{i:05d}_t1c.nii.gz" for i in range(n_cases)]
     for model, skill in MODELS.items():
-        dice = np.clip(base + 0.03 * skill + rng.normal(0.0, 0.02, (n_cases, 3)), 0.0, 1.0).astype(np.float32)
+        dice = np.clip(base + 0.05 * skill + rng.normal(0.0, 0.02, (n_cases, 3)), 0.0, 1.0).astype(np.float32)
         write_metrics_reports(HERE / f"brats_{model}", images, None, {"mean_dice": dice}, None)
 
 
