@@ -162,3 +162,16 @@ def test_bad_arguments(tmp_path: Path) -> None:
         simulate_corpus(tmp_path, subjects=1, shape=16, spacing=15, sequences=["t1w", "ct"])
     with pytest.raises(ValueError, match="shape"):
         simulate_corpus(tmp_path, subjects=1, shape=(16, 16), spacing=15)
+
+
+def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from prism.cli import main
+
+    out = tmp_path / "cli"
+    main(["simulate", "--out", str(out), "--subjects", "2", "--seed", "1", "--shape", "16", "--spacing", "15",
+          "--sequences", "t1w_se,stir", "--field_strength", "1.5", "--lesions", "0"])
+    assert "wrote 2 subjects, 4 series" in capsys.readouterr().out
+    sidecar = json.loads((out / "sub-002" / "anat" / "sub-002_STIR.json").read_text())
+    assert sidecar["MagneticFieldStrength"] == 1.5 and sidecar["ScanningSequence"] == "IR"
+    assert nib.load(out / "sub-001" / "anat" / "sub-001_acq-se_T1w.nii.gz").shape == (16, 16, 16)
+    assert not np.asarray(nib.load(out / "sub-001" / "anat" / "sub-001_label-lesion_mask.nii.gz").dataobj).any()
