@@ -104,6 +104,11 @@ def test_prism_into_prism_loads_branches_and_full_model_state(tmp_path):
     report = load_encoder(enc, tmp_path / "full.pt")
     assert _swin_equal(enc, src.encoder)
     assert {k.split(".")[0] for k in report.ignored} >= {"recon_head", "translator", "discriminator"}
+    # ... also from a torch.compile'd / DDP-wrapped model.
+    wrapped = {"module._orig_mod." + k: v for k, v in src.state_dict().items()}
+    enc = PrismEncoder(**TINY)
+    report = load_encoder(enc, {"state_dict": wrapped})
+    assert _swin_equal(enc, src.encoder) and not report.missing and not report.unexpected
 
 
 def test_swinunetr_ssl_format_matches_monai_load_from(tmp_path):

@@ -84,6 +84,7 @@ _SWINUNETR_DECODER = {
 _PRISM_HEADS = {"recon_head", "translator", "discriminator", "acquisition_head", "region_head", "projection"}
 _SWIN_TOP = {"patch_embed", "layers1", "layers2", "layers3", "layers4", "layers1c", "layers2c", "layers3c", "layers4c"}
 _BRANCHES = ("ana_branch.", "seq_branch.", "aggregate.")
+_WRAPPER_PREFIXES = ("module.", "_orig_mod.")  # DistributedDataParallel / DataParallel, torch.compile
 _STATE_KEYS = ("state_dict", "model_state_dict", "model", "network", "net")
 
 Source = Union[str, os.PathLike, Mapping]
@@ -272,8 +273,8 @@ def _canonical(
     stripped = {}
     for key, value in state.items():
         k = key
-        while k.startswith("module."):
-            k = k[len("module.") :]
+        while k.startswith(_WRAPPER_PREFIXES):
+            k = k.split(".", 1)[1]
         stripped[k] = (key, value)
     full_prism = source_format == "prism" and any(k.startswith("encoder.swinViT.") for k in stripped)
     for k, (key, value) in stripped.items():
