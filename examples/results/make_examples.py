@@ -92,7 +92,7 @@ def _features(n_cases: int, rng: np.random.Generator) -> None:
     labels = rng.integers(0, 4, n_cases)
     centres = rng.normal(0.0, 1.0, (4, 32))
     for model in ("swin_b_scratch", "prism"):
-        spread = 2.6 / MODELS[model] ** 4
+        spread = 1.8 / MODELS[model] ** 2
         features = centres[labels] * 1.5 + rng.normal(0.0, spread, (n_cases, 32))
         np.savez(HERE / f"features_{model}.npz", features=features.astype(np.float32), labels=labels)
 
