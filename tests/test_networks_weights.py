@@ -191,6 +191,10 @@ def test_registration_encoder_needs_explicit_channel_adaptation(tmp_path):
         assert torch.allclose(reg(x, x)[-1], src.encoder.swinViT(x)[-1], atol=1e-5)
     report = load_encoder(reg, path, adapt_in_channels="repeat")
     assert torch.allclose(reg.swinViT.patch_embed.proj.weight, torch.cat([w_src, w_src], dim=1))
+    # Fewer target channels than the checkpoint cannot be adapted by repetition.
+    two_channel = save_encoder(reg, tmp_path / "reg.pt")
+    with pytest.raises(ValueError, match="2 -> 1 input channels cannot be adapted"):
+        load_encoder(_unetr(1), two_channel, adapt_in_channels="repeat")
 
 
 def test_wrong_shape_fails_naming_key_shapes_and_file(tmp_path):

@@ -391,15 +391,16 @@ def load_encoder(
                 tk.endswith("patch_embed.proj.weight")
                 and value.shape[:1] + value.shape[2:] == expected[:1] + expected[2:]
             )
-            if is_embed and adapt_in_channels and expected[1] % value.shape[1] == 0:
+            adaptable = is_embed and expected[1] % value.shape[1] == 0
+            if adaptable and adapt_in_channels:
                 value, how = _adapt_patch_embed(value, expected, adapt_in_channels)
                 report.adapted[tk] = how
             else:
-                hint = (
-                    " (input channels differ: pass adapt_in_channels='repeat_scaled' or 'repeat' to adapt explicitly)"
-                    if is_embed
-                    else ""
-                )
+                hint = ""
+                if adaptable:
+                    hint = " (input channels differ: pass adapt_in_channels='repeat_scaled' or 'repeat' to adapt)"
+                elif is_embed:
+                    hint = f" ({value.shape[1]} -> {expected[1]} input channels cannot be adapted by repetition)"
                 mismatches.append(
                     f"{tk}: checkpoint {ck} has shape {tuple(value.shape)}, target expects {tuple(expected)}{hint}"
                 )
