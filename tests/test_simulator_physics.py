@@ -175,3 +175,32 @@ def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert sidecar["MagneticFieldStrength"] == 1.5 and sidecar["ScanningSequence"] == "IR"
     assert nib.load(out / "sub-001" / "anat" / "sub-001_acq-se_T1w.nii.gz").shape == (16, 16, 16)
     assert not np.asarray(nib.load(out / "sub-001" / "anat" / "sub-001_label-lesion_mask.nii.gz").dataobj).any()
+
+
+def test_rigid_transforms_are_registration_ground_truth(tmp_path: Path) -> None:
+    """A moved series equals the unmoved one resampled at M @ x (M from the sidecar), not at x or M^-1 @ x.
+
+    ``series_motion`` only decides whether the drawn motion is applied, so both runs share anatomy,
+    protocols and noise.
+    """
+    kwargs = dict(subjects=1, seed=4, shape=64, spacing=3.75, sequences=["t1w_se", "t2w"], lesion_probability=0.0)
+    moved = simulate_corpus(tmp_path / "moved", series_motion=True, **kwargs)[0]
+    still = simulate_corpus(tmp_path / "still", series_motion=False, **kwargs)[0]
+    assert np.array_equal(moved["transforms"]["t1w_se"], np.eye(4).tolist())
+    image = nib.load(still["images"]["t2w"])
+    reference = np.asarray(image.dataobj, dtype=np.float64)
+    target = np.asarray(nib.load(moved["images"]["t2w"]).dataobj, dtype=np.float64)
+    matrix = np.asarray(json.loads(Path(moved["images"]["t2w"].replace(".nii.gz", ".json")).read_text())[
+        "PrismRigidToReference"])
+    assert not np.allclose(matrix, np.eye(4))
+    grid = np.stack(np.meshgrid(*[np.arange(n) for n in target.shape], indexing="ij"), -1).reshape(-1, 3)
+    world = grid @ image.affine[:3, :3].T + image.affine[:3, 3]
+    head = reference > 0.1 * reference.max()
+    errors = {}
+    for name, transform in (("M", matrix), ("identity", np.eye(4)), ("inverse", np.linalg.inv(matrix))):
+        points = world @ transform[:3, :3].T + transform[:3, 3]
+        inverse = np.linalg.inv(image.affine)
+        voxels = points @ inverse[:3, :3].T + inverse[:3, 3]
+        resampled = ndimage.map_coordinates(reference, voxels.T, order=1).reshape(target.shape)
+        errors[name] = np.abs(resampled - target)[head].mean() / target[head].mean()
+    assert errors["M"] < 0.6 * errors["identity"] and errors["M"] < 0.6 * errors["inverse"]

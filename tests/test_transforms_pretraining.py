@@ -69,7 +69,8 @@ def test_crop_updates_affine() -> None:
     out = crop({"image": image})["image"]
     start = np.array(crop._starts)
     assert torch.allclose(out.affine[:3, 3].float(), torch.tensor(2.0 * start, dtype=torch.float32))
-    assert torch.equal(out.as_tensor(), image.as_tensor()[0:1, start[0]:start[0]+16, start[1]:start[1]+16, start[2]:start[2]+16])
+    window = tuple(slice(s, s + 16) for s in start)
+    assert torch.equal(out.as_tensor(), image.as_tensor()[(slice(None), *window)])
 
 
 def test_reorient_is_a_permutation_with_consistent_affine() -> None:
@@ -190,7 +191,7 @@ def test_cache_gives_the_same_crops(tmp_path: Path) -> None:
         from_cache.transform.set_random_state(seed)
         for i in range(2):
             a, b = direct[i], from_cache[i]
-            assert torch.equal(a["target"].as_tensor() if isinstance(a["target"], MetaTensor) else a["target"], b["target"])
+            assert torch.equal(torch.as_tensor(a["target"]).as_subclass(torch.Tensor), b["target"])
             assert torch.equal(a["mask"], b["mask"])
     # float16 storage: same crops up to float16 rounding; entries are reused, not rebuilt
     half = build_cache(records, tmp_path / "cache16")
@@ -202,3 +203,24 @@ def test_cache_gives_the_same_crops(tmp_path: Path) -> None:
     half_ds.transform.set_random_state(3)
     a, b = direct[1], half_ds[1]
     assert torch.allclose(torch.as_tensor(a["target"]), b["target"], atol=1e-3)
+
+
+def test_simulated_corpus_batches(tmp_path: Path) -> None:
+    """Simulator -> prism corpus -> datalist -> CacheDataset + pretraining chain -> collated batch."""
+    from monai.data import CacheDataset, load_decathlon_datalist
+
+    from prism.data.corpus import corpus_command
+    from prism.data.simulator import simulate_corpus
+
+    simulate_corpus(tmp_path / "sim", subjects=2, seed=0, shape=20, spacing=12.0, sequences=["t2w", "dce"])
+    datalist = tmp_path / "lists" / "datalist.json"
+    corpus_command(str(tmp_path / "sim"), out=str(datalist), val_fraction=0.5)
+    records = load_decathlon_datalist(str(datalist), data_list_key="training")
+    records[0]["te"] = None  # a batch mixing known and unknown values must still collate
+    chain = pretraining_transforms(pixdim=6.0, roi_size=32, block_size=8)
+    dataset = CacheDataset(records, transform=chain, cache_rate=1.0, num_workers=0, progress=False)
+    batch = next(iter(DataLoader(dataset, batch_size=2, shuffle=False)))
+    assert batch["image"].shape == batch["target"].shape == batch["mask"].shape == (2, 1, 32, 32, 32)
+    assert batch["acquisition"].shape == (2, 3)
+    assert batch["acquisition_valid"].tolist() == [[True, False, True], [True, True, True]]
+    assert batch["region"].tolist() == [0, 0]

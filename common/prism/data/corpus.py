@@ -83,7 +83,7 @@ def _ms(seconds: Any) -> float | None:
 
 
 def _check_volume(path: Path) -> None:
-    """Raise DicomSkip-like ValueError with a reason when a NIfTI is not one usable 3-D volume."""
+    """Raise ValueError with the reason when a NIfTI is not one usable 3-D volume (reads the whole file)."""
     try:
         image = nib.load(str(path))
         data = np.asanyarray(image.dataobj)
@@ -150,13 +150,10 @@ def read_nifti_record(path: Path, root: Path) -> dict[str, Any]:
     )
 
 
-def _dicom_records(
-    files: list[DicomFile], root: Path, cache: Path, result: CorpusResult
-) -> None:
+def _dicom_records(files: list[DicomFile], root: Path, cache: Path, result: CorpusResult) -> None:
     for uid, series in group_series(files).items():
         name = series[0].path
         try:
-            meta = None
             digest = hashlib.sha1(uid.encode()).hexdigest()[:12]
             dataset = _dataset_name(name, root)
             patient = series[0].dataset.get("PatientID") or name.parent.name
