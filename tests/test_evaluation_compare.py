@@ -73,7 +73,9 @@ def test_metrics_saver_handler_file(tmp_path):
     def _details(engine):  # what MONAI's MeanDice handler stores with save_details=True
         engine.state.metric_details = {"mean_dice": metric.get_buffer()}
 
-    MetricsSaver(save_dir=str(tmp_path), metrics=None, metric_details="*", batch_transform=lambda b: b["meta"]).attach(engine)
+    MetricsSaver(save_dir=str(tmp_path), metrics=None, metric_details="*", batch_transform=lambda b: b["meta"]).attach(
+        engine
+    )
     engine.run(batches, max_epochs=1)
     results = read_results(tmp_path)
     assert results.case_ids == ("/data/case0.nii.gz", "/data/case1.nii.gz")
@@ -90,7 +92,9 @@ def test_result_file_errors(tmp_path):
         metric_values(nan_file, "mae")
     with pytest.raises(ValueError, match="not found"):
         read_results(tmp_path / "missing.csv")
-    single = read_results(_write(tmp_path / "d.csv", ["case_id", "target", "prob_0", "prob_1"], [["x", 1, 0.2, 0.8], ["y", 1, 0.6, 0.4]]))
+    single = read_results(
+        _write(tmp_path / "d.csv", ["case_id", "target", "prob_0", "prob_1"], [["x", 1, 0.2, 0.8], ["y", 1, 0.6, 0.4]])
+    )
     entries = [Entry("m", "t", metric_values(single, "auc"))]
     with pytest.raises(ValueError, match="single class"):
         compare_entries(entries)
@@ -118,7 +122,9 @@ def test_comparison_values_ranks_and_tests(tmp_path):
     assert by[("accuracy", "best")].p_value == pytest.approx(expected)
     mid = data["mid"][::-1]  # the file lists cases in reverse: pairing must go by case id
     correct_mid = (mid[:, 0] == mid[:, 1]).astype(float)
-    assert by[("accuracy", "mid")].p_value == pytest.approx(wilcoxon(correct_mid, correct_base, zero_method="wilcox").pvalue)
+    assert by[("accuracy", "mid")].p_value == pytest.approx(
+        wilcoxon(correct_mid, correct_base, zero_method="wilcox").pvalue
+    )
     assert by[("auc", "mid")].p_value == pytest.approx(delong_test(base_target, mid[:, 2], base_prob).p_value)
     assert by[("auc", "best")].rank == 1 and by[("auc", "base")].rank == 3
     assert by[("auc", "base")].delta is None
@@ -135,8 +141,11 @@ def test_lower_is_better_and_mismatched_cases(tmp_path):
     rng = np.random.default_rng(1)
     age = rng.uniform(20, 80, 30)
     for model, noise in (("a", 2.0), ("b", 8.0)):
-        _write(tmp_path / f"{model}.csv", ["case_id", "target", "pred"],
-               [[f"s{i}", age[i], age[i] + rng.normal(0, noise)] for i in range(30)])
+        _write(
+            tmp_path / f"{model}.csv",
+            ["case_id", "target", "pred"],
+            [[f"s{i}", age[i], age[i] + rng.normal(0, noise)] for i in range(30)],
+        )
     rows = [ManifestRow(m, "age", str(tmp_path / f"{m}.csv")) for m in ("a", "b")]
     written = compare(rows, tmp_path / "out", baseline="b", n_resamples=200, roc=False)
     markdown = written["markdown"].read_text()
@@ -163,8 +172,25 @@ def test_prism_compare_command_writes_table_and_figures(tmp_path, capsys):
     features = tmp_path / "features.npz"
     np.savez(features, features=rng.normal(size=(30, 8)), labels=np.arange(30) % 3)
     results = ",".join(f"{m}={p}" for m, p in files.items())
-    main(["compare", "--results", results, "--task", "PI-CAI", "--metric", "accuracy,auc", "--baseline", "base",
-          "--out_dir", str(tmp_path / "out"), "--n_resamples", "200", "--features", f"best={features}"])
+    main(
+        [
+            "compare",
+            "--results",
+            results,
+            "--task",
+            "PI-CAI",
+            "--metric",
+            "accuracy,auc",
+            "--baseline",
+            "base",
+            "--out_dir",
+            str(tmp_path / "out"),
+            "--n_resamples",
+            "200",
+            "--features",
+            f"best={features}",
+        ]
+    )
     printed = capsys.readouterr().out
     assert "PI-CAI ACC (%)" in printed and "PI-CAI AUC (%)" in printed
     for name in ("comparison.md", "comparison.csv", "roc_PI-CAI.png", "tsne.png"):

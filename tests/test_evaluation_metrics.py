@@ -33,7 +33,9 @@ def test_dice_matches_formula_per_case_and_class():
     assert scores.shape == (3, 2)
     expected = [[_dice_numpy(pred[i], target[i], c) for c in (1, 2)] for i in range(3)]
     np.testing.assert_allclose(scores, expected, atol=1e-6)
-    with_background = dice_per_case(torch.as_tensor(pred), torch.as_tensor(target), num_classes=3, include_background=True)
+    with_background = dice_per_case(
+        torch.as_tensor(pred), torch.as_tensor(target), num_classes=3, include_background=True
+    )
     np.testing.assert_allclose(with_background[:, 0], [_dice_numpy(pred[i], target[i], 0) for i in range(3)], atol=1e-6)
 
 

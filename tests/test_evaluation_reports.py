@@ -84,7 +84,9 @@ def _wordnet_available() -> bool:
     return True
 
 
-@pytest.mark.skipif(not _wordnet_available(), reason="WordNet 3.0 not installed (apt-get install wordnet-base wordnet-sense-index)")
+@pytest.mark.skipif(
+    not _wordnet_available(), reason="WordNet 3.0 not installed (apt-get install wordnet-base wordnet-sense-index)"
+)
 def test_meteor_by_hand_with_wordnet_synonyms():
     # 'ill' matches 'sick' only through WordNet: 4 of 4 unigrams in one chunk.
     # Fmean = 1, penalty = 0.5 * (1/4)^3  ->  1 - 1/128

@@ -29,10 +29,16 @@ HERE = Path(__file__).resolve().parent
 MODELS = {"resnet3d_scratch": 0.75, "swin_b_scratch": 0.8, "mae3d": 0.9, "prism": 1.0}  # made-up skill
 
 FINDINGS = [
-    "no joint effusion", "small joint effusion", "intact anterior cruciate ligament",
-    "partial tear of the anterior cruciate ligament", "degenerative signal in the medial meniscus",
-    "horizontal tear of the posterior horn of the medial meniscus", "bone marrow edema in the lateral femoral condyle",
-    "mild chondral thinning of the patella", "no fracture", "intact collateral ligaments",
+    "no joint effusion",
+    "small joint effusion",
+    "intact anterior cruciate ligament",
+    "partial tear of the anterior cruciate ligament",
+    "degenerative signal in the medial meniscus",
+    "horizontal tear of the posterior horn of the medial meniscus",
+    "bone marrow edema in the lateral femoral condyle",
+    "mild chondral thinning of the patella",
+    "no fracture",
+    "intact collateral ligaments",
 ]
 
 
@@ -55,9 +61,13 @@ def _classification(name: str, n_cases: int, n_classes: int, rng: np.random.Gene
         logits = shared + rng.normal(0.0, 0.5, (n_cases, n_classes))
         logits[np.arange(n_cases), target] += 1.6 * skill
         probs = _softmax(logits)
-        rows = [[f"case_{i:03d}", int(target[i]), int(probs[i].argmax()), *(f"{p:.6f}" for p in probs[i])]
-                for i in range(n_cases)]
-        _write_csv(HERE / f"{name}_{model}.csv", ["case_id", "target", "pred", *(f"prob_{k}" for k in range(n_classes))], rows)
+        rows = [
+            [f"case_{i:03d}", int(target[i]), int(probs[i].argmax()), *(f"{p:.6f}" for p in probs[i])]
+            for i in range(n_cases)
+        ]
+        _write_csv(
+            HERE / f"{name}_{model}.csv", ["case_id", "target", "pred", *(f"prob_{k}" for k in range(n_classes))], rows
+        )
 
 
 def _regression(n_cases: int, rng: np.random.Generator) -> None:
@@ -65,8 +75,11 @@ def _regression(n_cases: int, rng: np.random.Generator) -> None:
     shared = rng.normal(0.0, 3.0, n_cases)
     for model, skill in MODELS.items():
         pred = age + shared + rng.normal(0.0, 2.0 / skill, n_cases)
-        _write_csv(HERE / f"openbhb_{model}.csv", ["case_id", "target", "pred"],
-                   [[f"sub-{i:03d}", f"{age[i]:.2f}", f"{pred[i]:.2f}"] for i in range(n_cases)])
+        _write_csv(
+            HERE / f"openbhb_{model}.csv",
+            ["case_id", "target", "pred"],
+            [[f"sub-{i:03d}", f"{age[i]:.2f}", f"{pred[i]:.2f}"] for i in range(n_cases)],
+        )
 
 
 def _segmentation(n_cases: int, rng: np.random.Generator) -> None:

@@ -26,7 +26,9 @@ def as_finite_array(values: Any, name: str, ndim: int | tuple[int, ...] | None =
     if ndim is not None:
         accepted = (ndim,) if isinstance(ndim, int) else ndim
         if array.ndim not in accepted:
-            raise ValueError(f"{name}: expected {' or '.join(map(str, accepted))} dimension(s), got shape {array.shape}.")
+            raise ValueError(
+                f"{name}: expected {' or '.join(map(str, accepted))} dimension(s), got shape {array.shape}."
+            )
     if array.size == 0:
         raise ValueError(f"{name}: is empty.")
     bad = ~np.isfinite(array)

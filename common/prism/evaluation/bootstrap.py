@@ -133,7 +133,9 @@ def bootstrap_auc_ci(
     truth, (score,) = _binary_inputs(y_true, [y_score])
     index = stratified_bootstrap_indices(truth, n_resamples, seed)
     replicates = auc_rank(truth[index], score[index])
-    return ConfidenceInterval(*_interval(float(auc_rank(truth, score)), replicates, confidence), confidence, n_resamples)
+    return ConfidenceInterval(
+        *_interval(float(auc_rank(truth, score)), replicates, confidence), confidence, n_resamples
+    )
 
 
 def _paired(estimate: float, replicates: np.ndarray, confidence: float, n_resamples: int) -> PairedDifference:

@@ -4,7 +4,7 @@ Examples::
 
     prism compare --results "swin_b_scratch=a.csv,prism=b.csv" --task PI-CAI --baseline swin_b_scratch
     prism compare --manifest examples/results/manifest.csv --baseline swin_b_scratch --out_dir comparison \\
-        --features "swin_b_scratch=examples/results/features_swin_b_scratch.npz,prism=examples/results/features_prism.npz"
+        --features "swin_b_scratch=features_swin_b.npz,prism=features_prism.npz"
 
 Writes ``comparison.md`` and ``comparison.csv``, ``roc_<task>.png`` for every binary task whose files have
 ``target`` and ``prob_1``, and ``tsne.png`` when features are given.
@@ -80,8 +80,14 @@ def read_manifest(path: str | Path) -> list[ManifestRow]:
         metric = record.get("metric") or ""
         metrics = tuple(_split(metric, ";")) if isinstance(metric, str) else tuple(str(m) for m in metric)
         file = Path(str(record["file"]).strip())
-        rows.append(ManifestRow(str(record["model"]).strip(), str(record["task"]).strip(),
-                                str(file if file.is_absolute() else location.parent / file), metrics))
+        rows.append(
+            ManifestRow(
+                str(record["model"]).strip(),
+                str(record["task"]).strip(),
+                str(file if file.is_absolute() else location.parent / file),
+                metrics,
+            )
+        )
     if not rows:
         raise ValueError(f"{location}: no entries.")
     return rows
@@ -94,10 +100,7 @@ def _slug(text: str) -> str:
 def _is_binary(results: CaseResults) -> bool:
     probs = [name for name in results.numbers if name.startswith("prob_")]
     target = results.numbers.get("target")
-    return (
-        "prob_1" in results.numbers and len(probs) <= 2 and target is not None
-        and set(target.tolist()) <= {0.0, 1.0}
-    )
+    return "prob_1" in results.numbers and len(probs) <= 2 and target is not None and set(target.tolist()) <= {0.0, 1.0}
 
 
 def compare(
@@ -144,7 +147,9 @@ def compare(
             for model, results in by_model.items():
                 values = metric_values(results, "auc")
                 curves[model] = (values.target, values.score)
-            written[f"roc_{task}"] = plot_roc(curves, out / f"roc_{_slug(task)}.png", task, n_resamples, confidence, seed)
+            written[f"roc_{task}"] = plot_roc(
+                curves, out / f"roc_{_slug(task)}.png", task, n_resamples, confidence, seed
+            )
     if features:
         written["tsne"] = plot_tsne({m: load_features(p) for m, p in features.items()}, out / "tsne.png", seed=seed)
     return written
@@ -195,8 +200,18 @@ def compare_command(
         metrics = tuple(_split(metric)) if metric else ()
         rows = [ManifestRow(model, str(task), path, metrics) for model, path in parse_pairs(results, "results").items()]
     written = compare(
-        rows, out_dir, baseline or None, ours or None, int(n_resamples), float(confidence), int(seed), test,
-        ci_style, bool(roc), parse_pairs(features, "features") if features else None, wordnet_dir or None,
+        rows,
+        out_dir,
+        baseline or None,
+        ours or None,
+        int(n_resamples),
+        float(confidence),
+        int(seed),
+        test,
+        ci_style,
+        bool(roc),
+        parse_pairs(features, "features") if features else None,
+        wordnet_dir or None,
     )
     print(written["markdown"].read_text())
     for name, path in written.items():

@@ -34,9 +34,7 @@ __all__ = [
 ]
 
 
-def dice_per_case(
-    pred: Any, target: Any, num_classes: int, include_background: bool = False
-) -> np.ndarray:
+def dice_per_case(pred: Any, target: Any, num_classes: int, include_background: bool = False) -> np.ndarray:
     """Dice score of every case and class from integer label maps.
 
     A class that is absent from both the reference and the prediction of a case scores 1.0 (nothing to find,
@@ -122,7 +120,9 @@ def correct_per_case(
     return (predicted == labels).astype(np.float64)
 
 
-def accuracy(y_true: Any, y_pred: Any, threshold: float = 0.5, multilabel: Literal["subset", "hamming"] = "subset") -> float:
+def accuracy(
+    y_true: Any, y_pred: Any, threshold: float = 0.5, multilabel: Literal["subset", "hamming"] = "subset"
+) -> float:
     """Accuracy in [0, 1]: the mean of :func:`correct_per_case` (same arguments)."""
     return float(correct_per_case(y_true, y_pred, threshold=threshold, multilabel=multilabel).mean())
 

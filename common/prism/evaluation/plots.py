@@ -25,14 +25,19 @@ __all__ = ["roc_band", "plot_roc", "load_features", "plot_tsne"]
 
 
 def roc_band(
-    y_true: np.ndarray, y_score: np.ndarray, fpr_grid: np.ndarray, n_resamples: int = 1000,
-    confidence: float = 0.95, seed: int = 0,
+    y_true: np.ndarray,
+    y_score: np.ndarray,
+    fpr_grid: np.ndarray,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """ROC curve on a false-positive-rate grid with a pointwise percentile bootstrap band (stratified resamples).
 
     Returns:
         ``(tpr, tpr_low, tpr_high)``, each of shape ``fpr_grid.shape``.
     """
+
     def on_grid(truth: np.ndarray, score: np.ndarray) -> np.ndarray:
         fpr, tpr, _ = roc_curve(truth, score)
         return np.interp(fpr_grid, fpr, tpr)

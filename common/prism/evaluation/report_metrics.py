@@ -62,9 +62,7 @@ def _weights(order: int) -> tuple[float, ...]:
 
 def _matches(pairs: list[tuple[list[str], list[str]]], order: int) -> int:
     """The smallest, over n = 1..order, clipped n-gram match count pooled over ``pairs``."""
-    return min(
-        sum(int(modified_precision([r], h, n).numerator) for r, h in pairs) for n in range(1, order + 1)
-    )
+    return min(sum(int(modified_precision([r], h, n).numerator) for r, h in pairs) for n in range(1, order + 1))
 
 
 def bleu(references: Sequence[str], hypotheses: Sequence[str], order: int = 4) -> np.ndarray:

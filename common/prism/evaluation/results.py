@@ -122,7 +122,10 @@ def read_results(path: str | os.PathLike) -> CaseResults:
     for line, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
             raise ValueError(f"{location}, line {line}: {len(row)} cells but the header has {len(header)}.")
-    columns = {name: [row[i].strip() if name not in TEXT_COLUMNS else row[i] for row in rows[1:]] for i, name in enumerate(header)}
+    columns = {
+        name: [row[i].strip() if name not in TEXT_COLUMNS else row[i] for row in rows[1:]]
+        for i, name in enumerate(header)
+    }
     case_ids = tuple(columns.pop(id_column))
     if len(set(case_ids)) != len(case_ids):
         repeated = sorted({c for c in case_ids if case_ids.count(c) > 1})[:5]
@@ -161,8 +164,8 @@ def default_metrics(results: CaseResults) -> list[str]:
     if len(results.numbers) == 1:
         return list(results.numbers)
     raise ValueError(
-        f"{results.path}: cannot tell which metric to report from columns {list(results.numbers) + list(results.texts)}; "
-        "name it (metric column of the manifest, or --metric)."
+        f"{results.path}: cannot tell which metric to report from columns "
+        f"{list(results.numbers) + list(results.texts)}; name it (metric column of the manifest, or --metric)."
     )
 
 

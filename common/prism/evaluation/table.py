@@ -124,7 +124,9 @@ def compare_entries(
             if metric == "auc":
                 if not np.array_equal(values.target[index], reference.target):
                     raise ValueError(f"task {task!r}: model {entry.model!r} has different targets for the same cases.")
-                aligned[entry.model] = MetricValues(metric, reference.case_ids, target=reference.target, score=values.score[index])
+                aligned[entry.model] = MetricValues(
+                    metric, reference.case_ids, target=reference.target, score=values.score[index]
+                )
             else:
                 aligned[entry.model] = MetricValues(metric, reference.case_ids, values=values.values[index])
         intervals = {}
@@ -132,7 +134,9 @@ def compare_entries(
             if metric == "auc":
                 intervals[model] = bootstrap_auc_ci(values.target, values.score, n_resamples, confidence, seed)
             else:
-                intervals[model] = bootstrap_ci(values.values, n_resamples=n_resamples, confidence=confidence, seed=seed)
+                intervals[model] = bootstrap_ci(
+                    values.values, n_resamples=n_resamples, confidence=confidence, seed=seed
+                )
         models = list(aligned)
         ranks = _ranks([intervals[m].estimate * scale for m in models], decimals, lower)
         if baseline is not None and baseline not in aligned:
@@ -143,20 +147,41 @@ def compare_entries(
             if baseline is not None and model != baseline:
                 ours, base = aligned[model], aligned[baseline]
                 if metric == "auc":
-                    difference = paired_bootstrap_auc(ours.target, ours.score, base.score, n_resamples, confidence, seed)
+                    difference = paired_bootstrap_auc(
+                        ours.target, ours.score, base.score, n_resamples, confidence, seed
+                    )
                 else:
-                    difference = paired_bootstrap(ours.values, base.values, n_resamples=n_resamples, confidence=confidence, seed=seed)
+                    difference = paired_bootstrap(
+                        ours.values, base.values, n_resamples=n_resamples, confidence=confidence, seed=seed
+                    )
                 if test == "bootstrap":
                     p_value, test_name = difference.p_value, "paired bootstrap"
                 elif metric == "auc":
                     p_value, test_name = delong_test(ours.target, ours.score, base.score).p_value, "DeLong"
                 else:
                     p_value, test_name = wilcoxon_test(ours.values, base.values).p_value, "Wilcoxon signed-rank"
-                delta, delta_low, delta_high = (difference.estimate * scale, difference.low * scale, difference.high * scale)
+                delta, delta_low, delta_high = (
+                    difference.estimate * scale,
+                    difference.low * scale,
+                    difference.high * scale,
+                )
             interval = intervals[model]
             cells.append(
-                Cell(task, metric, model, len(reference.case_ids), interval.estimate * scale, interval.low * scale,
-                     interval.high * scale, rank, delta, delta_low, delta_high, p_value, test_name)
+                Cell(
+                    task,
+                    metric,
+                    model,
+                    len(reference.case_ids),
+                    interval.estimate * scale,
+                    interval.low * scale,
+                    interval.high * scale,
+                    rank,
+                    delta,
+                    delta_low,
+                    delta_high,
+                    p_value,
+                    test_name,
+                )
             )
     return cells
 
@@ -249,16 +274,44 @@ def to_csv(cells: Sequence[Cell]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(
-        ["task", "metric", "unit", "model", "n_cases", "estimate", "ci_low", "ci_high", "rank",
-         "delta_vs_baseline", "delta_ci_low", "delta_ci_high", "p_value", "test", "stars"]
+        [
+            "task",
+            "metric",
+            "unit",
+            "model",
+            "n_cases",
+            "estimate",
+            "ci_low",
+            "ci_high",
+            "rank",
+            "delta_vs_baseline",
+            "delta_ci_low",
+            "delta_ci_high",
+            "p_value",
+            "test",
+            "stars",
+        ]
     )
     for c in cells:
         label = _label(c.metric)[0]
         unit = "%" if "%" in label else ""
         writer.writerow(
-            [c.task, c.metric, unit, c.model, c.n_cases, _num(c.estimate), _num(c.low), _num(c.high), c.rank,
-             "" if c.delta is None else _num(c.delta), "" if c.delta_low is None else _num(c.delta_low),
-             "" if c.delta_high is None else _num(c.delta_high), "" if c.p_value is None else _num(c.p_value),
-             c.test, "" if c.p_value is None else stars(c.p_value)]
+            [
+                c.task,
+                c.metric,
+                unit,
+                c.model,
+                c.n_cases,
+                _num(c.estimate),
+                _num(c.low),
+                _num(c.high),
+                c.rank,
+                "" if c.delta is None else _num(c.delta),
+                "" if c.delta_low is None else _num(c.delta_low),
+                "" if c.delta_high is None else _num(c.delta_high),
+                "" if c.p_value is None else _num(c.p_value),
+                c.test,
+                "" if c.p_value is None else stars(c.p_value),
+            ]
         )
     return buffer.getvalue()

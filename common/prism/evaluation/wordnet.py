@@ -45,15 +45,50 @@ _REQUIRED = (
 # WordNet 3.0 lexicographer files (man page lexnames(5WN)): number = position, then syntactic category
 # (1 noun, 2 verb, 3 adjective, 4 adverb).
 _LEXNAMES = (
-    ("adj.all", 3), ("adj.pert", 3), ("adv.all", 4), ("noun.Tops", 1), ("noun.act", 1), ("noun.animal", 1),
-    ("noun.artifact", 1), ("noun.attribute", 1), ("noun.body", 1), ("noun.cognition", 1),
-    ("noun.communication", 1), ("noun.event", 1), ("noun.feeling", 1), ("noun.food", 1), ("noun.group", 1),
-    ("noun.location", 1), ("noun.motive", 1), ("noun.object", 1), ("noun.person", 1), ("noun.phenomenon", 1),
-    ("noun.plant", 1), ("noun.possession", 1), ("noun.process", 1), ("noun.quantity", 1), ("noun.relation", 1),
-    ("noun.shape", 1), ("noun.state", 1), ("noun.substance", 1), ("noun.time", 1), ("verb.body", 2),
-    ("verb.change", 2), ("verb.cognition", 2), ("verb.communication", 2), ("verb.competition", 2),
-    ("verb.consumption", 2), ("verb.contact", 2), ("verb.creation", 2), ("verb.emotion", 2), ("verb.motion", 2),
-    ("verb.perception", 2), ("verb.possession", 2), ("verb.social", 2), ("verb.stative", 2), ("verb.weather", 2),
+    ("adj.all", 3),
+    ("adj.pert", 3),
+    ("adv.all", 4),
+    ("noun.Tops", 1),
+    ("noun.act", 1),
+    ("noun.animal", 1),
+    ("noun.artifact", 1),
+    ("noun.attribute", 1),
+    ("noun.body", 1),
+    ("noun.cognition", 1),
+    ("noun.communication", 1),
+    ("noun.event", 1),
+    ("noun.feeling", 1),
+    ("noun.food", 1),
+    ("noun.group", 1),
+    ("noun.location", 1),
+    ("noun.motive", 1),
+    ("noun.object", 1),
+    ("noun.person", 1),
+    ("noun.phenomenon", 1),
+    ("noun.plant", 1),
+    ("noun.possession", 1),
+    ("noun.process", 1),
+    ("noun.quantity", 1),
+    ("noun.relation", 1),
+    ("noun.shape", 1),
+    ("noun.state", 1),
+    ("noun.substance", 1),
+    ("noun.time", 1),
+    ("verb.body", 2),
+    ("verb.change", 2),
+    ("verb.cognition", 2),
+    ("verb.communication", 2),
+    ("verb.competition", 2),
+    ("verb.consumption", 2),
+    ("verb.contact", 2),
+    ("verb.creation", 2),
+    ("verb.emotion", 2),
+    ("verb.motion", 2),
+    ("verb.perception", 2),
+    ("verb.possession", 2),
+    ("verb.social", 2),
+    ("verb.stative", 2),
+    ("verb.weather", 2),
     ("adj.ppl", 3),
 )
 
@@ -88,7 +123,7 @@ def _staging_dir(source: Path) -> Path:
     slug = re.sub(r"[^A-Za-z0-9]+", "_", str(source)).strip("_")
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "prism" / slug / "corpora" / "wordnet"
     cache.mkdir(parents=True, exist_ok=True)
-    for name in (*_REQUIRED, "cntlist.rev"):
+    for name in (*_REQUIRED, "cntlist.rev", "lexnames"):
         original, staged = source / name, cache / name
         if not original.is_file():
             continue
@@ -104,7 +139,14 @@ def _staging_dir(source: Path) -> Path:
 @functools.lru_cache(maxsize=4)
 def _load(folder: str) -> WordNetCorpusReader:
     source = Path(folder)
-    root = source if (source / "lexnames").is_file() else _staging_dir(source)
+    in_nltk_layout = source.parent.name == "corpora" and (source / "lexnames").is_file()
+    try:
+        root = source if in_nltk_layout else _staging_dir(source)
+    except OSError as error:
+        raise WordNetNotFoundError(
+            f"{folder}: could not prepare WordNet for nltk in the cache ({error}); set $XDG_CACHE_HOME to a "
+            "writable folder."
+        ) from error
     # nltk only opens corpus files below a folder of its data path, and maps synsets against the corpus it
     # knows as "wordnet": authorise the nltk data folder holding corpora/wordnet.
     data_folder = str(root.resolve().parent.parent)
