@@ -368,7 +368,9 @@ def simulate_corpus(
         lesion_probability: chance that a subject has one white-matter lesion.
         sequences: subset of :data:`SERIES` keys to write (default all: t1w_se, t1w_gre, t2w, pdw, flair,
             stir, dwi_b0, dwi_b500, dwi_b1000, dce).
-        series_motion: move every series except ``t1w_se`` by a small known rigid transform.
+        series_motion: move every series except ``t1w_se`` by a small known rigid transform. The label maps
+            are on the reference (``t1w_se``) grid, so pass False when every series must be aligned with the
+            labels (multi-channel segmentation); the drawn parameters and noise do not depend on it.
 
     Returns:
         one dict per subject: ``subject``, ``age``, ``sex``, ``field_strength``, ``has_lesion``, ``images``
