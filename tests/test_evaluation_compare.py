@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -199,3 +201,25 @@ def test_prism_compare_command_writes_table_and_figures(tmp_path, capsys):
     with open(tmp_path / "out" / "comparison.csv") as handle:
         table = list(csv.DictReader(handle))
     assert len(table) == 6 and {row["test"] for row in table} == {"", "DeLong", "Wilcoxon signed-rank"}
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "results"
+
+
+def test_example_files_are_reproducible_and_compare(tmp_path):
+    """examples/results/ is what make_examples.py writes, and the README's manifest runs on it."""
+    spec = importlib.util.spec_from_file_location("make_examples", EXAMPLES / "make_examples.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(tmp_path / "fresh")
+    for committed in EXAMPLES.rglob("*"):
+        if committed.suffix == ".csv" and committed.name != "manifest.csv":
+            assert (tmp_path / "fresh" / committed.relative_to(EXAMPLES)).read_text() == committed.read_text()
+        elif committed.suffix == ".npz":
+            with np.load(committed) as old, np.load(tmp_path / "fresh" / committed.name) as new:
+                np.testing.assert_array_equal(old["features"], new["features"])
+    written = compare(
+        read_manifest(EXAMPLES / "manifest.csv"), tmp_path / "out", "swin_b_scratch", n_resamples=100, roc=False
+    )
+    lines = written["markdown"].read_text().splitlines()
+    assert lines[0].count("|") == 10 and len([line for line in lines if line.startswith("| ")]) == 6

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from monai.handlers.utils import write_metrics_reports
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent  # default output folder
 MODELS = {"resnet3d_scratch": 0.75, "swin_b_scratch": 0.8, "mae3d": 0.9, "prism": 1.0}  # made-up skill
 
 FINDINGS = [
@@ -54,7 +54,7 @@ def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
         writer.writerows(rows)
 
 
-def _classification(name: str, n_cases: int, n_classes: int, rng: np.random.Generator) -> None:
+def _classification(out: Path, name: str, n_cases: int, n_classes: int, rng: np.random.Generator) -> None:
     target = rng.integers(0, n_classes, n_cases)
     shared = rng.normal(0.0, 1.0, (n_cases, n_classes))  # shared by all models: their errors are correlated
     for model, skill in MODELS.items():
@@ -66,31 +66,31 @@ def _classification(name: str, n_cases: int, n_classes: int, rng: np.random.Gene
             for i in range(n_cases)
         ]
         _write_csv(
-            HERE / f"{name}_{model}.csv", ["case_id", "target", "pred", *(f"prob_{k}" for k in range(n_classes))], rows
+            out / f"{name}_{model}.csv", ["case_id", "target", "pred", *(f"prob_{k}" for k in range(n_classes))], rows
         )
 
 
-def _regression(n_cases: int, rng: np.random.Generator) -> None:
+def _regression(out: Path, n_cases: int, rng: np.random.Generator) -> None:
     age = rng.uniform(20.0, 85.0, n_cases)
     shared = rng.normal(0.0, 3.0, n_cases)
     for model, skill in MODELS.items():
         pred = age + shared + rng.normal(0.0, 2.0 / skill, n_cases)
         _write_csv(
-            HERE / f"openbhb_{model}.csv",
+            out / f"openbhb_{model}.csv",
             ["case_id", "target", "pred"],
             [[f"sub-{i:03d}", f"{age[i]:.2f}", f"{pred[i]:.2f}"] for i in range(n_cases)],
         )
 
 
-def _segmentation(n_cases: int, rng: np.random.Generator) -> None:
+def _segmentation(out: Path, n_cases: int, rng: np.random.Generator) -> None:
     base = rng.uniform(0.70, 0.90, (n_cases, 3))
     images = [f"/data/brats/BraTS-{i:05d}_t1c.nii.gz" for i in range(n_cases)]
     for model, skill in MODELS.items():
         dice = np.clip(base + 0.05 * skill + rng.normal(0.0, 0.02, (n_cases, 3)), 0.0, 1.0).astype(np.float32)
-        write_metrics_reports(HERE / f"brats_{model}", images, None, {"mean_dice": dice}, None)
+        write_metrics_reports(out / f"brats_{model}", images, None, {"mean_dice": dice}, None)
 
 
-def _reports(n_cases: int, rng: np.random.Generator) -> None:
+def _reports(out: Path, n_cases: int, rng: np.random.Generator) -> None:
     references = [". ".join(rng.choice(FINDINGS, 3, replace=False)) + "." for _ in range(n_cases)]
     for model, skill in MODELS.items():
         rows = []
@@ -98,27 +98,29 @@ def _reports(n_cases: int, rng: np.random.Generator) -> None:
             kept = [s for s in reference.rstrip(".").split(". ") if rng.random() < 0.35 + 0.5 * skill]
             kept += list(rng.choice(FINDINGS, 1))
             rows.append([f"report_{i:03d}", reference, ". ".join(kept) + "."])
-        _write_csv(HERE / f"report_{model}.csv", ["case_id", "reference", "prediction"], rows)
+        _write_csv(out / f"report_{model}.csv", ["case_id", "reference", "prediction"], rows)
 
 
-def _features(n_cases: int, rng: np.random.Generator) -> None:
+def _features(out: Path, n_cases: int, rng: np.random.Generator) -> None:
     labels = rng.integers(0, 4, n_cases)
     centres = rng.normal(0.0, 1.0, (4, 32))
     for model in ("swin_b_scratch", "prism"):
         spread = 1.8 / MODELS[model] ** 2
         features = centres[labels] * 1.5 + rng.normal(0.0, spread, (n_cases, 32))
-        np.savez(HERE / f"features_{model}.npz", features=features.astype(np.float32), labels=labels)
+        np.savez(out / f"features_{model}.npz", features=features.astype(np.float32), labels=labels)
 
 
-def main() -> None:
-    """Write every example file with a fixed seed."""
+def main(out_dir: str | Path = HERE) -> None:
+    """Write every example file into ``out_dir`` with a fixed seed."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(20250101)
-    _classification("picai", 160, 2, rng)
-    _classification("ppmi", 150, 3, rng)
-    _regression(120, rng)
-    _segmentation(60, rng)
-    _reports(40, rng)
-    _features(200, rng)
+    _classification(out, "picai", 160, 2, rng)
+    _classification(out, "ppmi", 150, 3, rng)
+    _regression(out, 120, rng)
+    _segmentation(out, 60, rng)
+    _reports(out, 40, rng)
+    _features(out, 200, rng)
 
 
 if __name__ == "__main__":
