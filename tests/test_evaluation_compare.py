@@ -49,11 +49,13 @@ def test_reads_metrics_saver_output_directly(tmp_path):
     results = read_results(tmp_path / "a")  # the folder: its one *_raw.csv
     assert results.metrics_saver and results.case_ids == ("img0.nii.gz", "img1.nii.gz")
     assert default_metrics(results) == ["dice"]
-    np.testing.assert_allclose(metric_values(results, "dice").values, [0.9, 0.75], atol=1e-6)  # MONAI's nanmean
-    with pytest.raises(ValueError, match="class1.*NaN.*img0.nii.gz.*ignore_empty=False"):
-        metric_values(results, "class1")
+    np.testing.assert_allclose(metric_values(results, "class0").values, [0.9, 0.8], atol=1e-6)
+    # MONAI's `mean` is a nan-mean: a class scored NaN (ignore_empty=True) would silently drop out of it
+    for metric in ("dice", "class1"):
+        with pytest.raises(ValueError, match="class1.*NaN.*img0.nii.gz.*ignore_empty=False"):
+            metric_values(results, metric)
     tab = read_results(tmp_path / "b" / "mean_dice_raw.csv")
-    assert tab.case_ids == ("0",) and tab.numbers["mean"][0] == pytest.approx(0.75)
+    assert tab.case_ids == ("0",) and metric_values(tab, "dice").values[0] == pytest.approx(0.75)
 
 
 def test_metrics_saver_handler_file(tmp_path):

@@ -220,6 +220,9 @@ def metric_values(results: CaseResults, metric: str, wordnet_dir: str | None = N
             return MetricValues(metric, results.case_ids, target=target, score=_finite(results, "prob_1"))
         if metric == "dice":
             column = "dice" if "dice" in results.numbers else "mean"
+            if column == "mean":  # MetricsSaver's nan-mean would silently drop classes scored NaN
+                for name in results.numbers:
+                    _finite(results, name)
             return MetricValues(metric, results.case_ids, values=_finite(results, column))
         if metric == "mae" and "abs_error" not in results.numbers:
             values = absolute_errors(_finite(results, "target"), _finite(results, "pred"))
