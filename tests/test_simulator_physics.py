@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -79,6 +80,14 @@ def test_written_images_follow_physics(corpus: tuple[Path, list[dict]]) -> None:
     assert reference[core[1]].mean() < 0.6 * reference[core[3]].mean()
     assert t2[core[1]].mean() > 1.5 * t2[core[3]].mean()
     assert flair[core[1]].mean() < 0.25 * flair[core[3]].mean()
+    b0, b1000 = (np.asarray(nib.load(subject["images"][k]).dataobj, np.float64) for k in ("dwi_b0", "dwi_b1000"))
+    b0_scale, b1000_scale = (
+        json.loads(Path(subject["images"][k].replace(".nii.gz", ".json")).read_text())["PrismIntensityScale"]
+        for k in ("dwi_b0", "dwi_b1000")
+    )
+    attenuation = {k: (b1000[core[k]].mean() / b1000_scale) / (b0[core[k]].mean() / b0_scale) for k in (1, 3)}
+    assert attenuation[3] == pytest.approx(np.exp(-1000 * 0.70e-3), abs=0.12)  # WM: exp(-b ADC)
+    assert attenuation[1] < 0.5 * attenuation[3]  # free water (ADC 3.0) loses most of its signal
     lesion = np.asarray(nib.load(subject["lesion"]).dataobj)
     assert lesion.sum() > 0 and set(np.unique(lesion)) <= {0, 1}
     assert flair[lesion > 0].mean() > flair[core[3]].mean()  # oedematous lesion is bright on FLAIR
@@ -93,6 +102,11 @@ def test_sidecars_equal_parameters_used(corpus: tuple[Path, list[dict]]) -> None
     sample_anatomy(rng, lesion_probability=1.0)
     rng.choice(["F", "M"])
     protocols = {name: sample_protocol(name, rng, field) for name in SERIES}
+    for name in ("dwi_b500", "dwi_b1000"):  # the b-values of one DWI acquisition share TR/TE, SNR and coil
+        protocols[name] = dataclasses.replace(
+            protocols[name],
+            **{k: getattr(protocols["dwi_b0"], k) for k in ("tr", "te", "snr", "bias_strength", "bias_grid")},
+        )
     assert field == subject["field_strength"]
     for name, path in subject["images"].items():
         sidecar = json.loads(Path(path.replace(".nii.gz", ".json")).read_text())
@@ -208,8 +222,6 @@ def test_rigid_transforms_are_registration_ground_truth(tmp_path: Path) -> None:
 
 def test_atrophy_with_age() -> None:
     """0.3% brain volume a year after 35: an 80-year-old brain is ~13.5% smaller, CSF fills the gap."""
-    import dataclasses
-
     from prism.data.anatomy import render_fractions
 
     params = sample_anatomy(np.random.default_rng(0), lesion_probability=0.0)

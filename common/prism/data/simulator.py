@@ -18,6 +18,7 @@ Output layout (BIDS-like)::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,6 +153,20 @@ def sample_protocol(
     )
 
 
+def _share_diffusion_settings(protocols: list[SeriesProtocol]) -> list[SeriesProtocol]:
+    """The b-values of a DWI acquisition share one TR/TE, receive chain (SNR) and coil (bias field).
+
+    The first DWI series' values are copied to the others, so noise has the same absolute level on every
+    b-value and the b1000 image is noisier than the b0 image, as on a scanner.
+    """
+    diffusion = [p for p in protocols if SERIES[p.name].kind == "dwi"]
+    if not diffusion:
+        return protocols
+    first = diffusion[0]
+    shared = dict(tr=first.tr, te=first.te, snr=first.snr, bias_strength=first.bias_strength, bias_grid=first.bias_grid)
+    return [dataclasses.replace(p, **shared) if SERIES[p.name].kind == "dwi" else p for p in protocols]
+
+
 def _tissue_signals(protocol: SeriesProtocol, field_strength: float) -> np.ndarray:
     """Noise-free signed signal of each tissue (len(TISSUES),) for ``protocol``."""
     spec = SERIES[protocol.name]
@@ -206,10 +221,16 @@ def render_series(
         (int16 image (X, Y, Z), scale) where image = round(signal * scale) and signal is in units of CSF PD.
     """
     signals = _tissue_signals(protocol, field_strength).astype(np.float32)
-    clean = np.abs(np.tensordot(signals, fractions, axes=1))
-    clean *= _bias_field(protocol.bias_grid, protocol.bias_strength, fractions.shape[1:]).astype(np.float32)
+    bias = _bias_field(protocol.bias_grid, protocol.bias_strength, fractions.shape[1:]).astype(np.float32)
+    clean = np.abs(np.tensordot(signals, fractions, axes=1)) * bias
+    # SNR is defined on white matter of the unweighted image (b = 0 for diffusion): one noise level per receiver.
+    if protocol.b_value:
+        unweighted = _tissue_signals(dataclasses.replace(protocol, b_value=0.0), field_strength).astype(np.float32)
+        base = np.abs(np.tensordot(unweighted, fractions, axes=1)) * bias
+    else:
+        base = clean
     wm = fractions[physics.TISSUES.index("wm")] > 0.9
-    reference = float(clean[wm].mean()) if wm.any() else float(clean.max())
+    reference = float(base[wm].mean()) if wm.any() else float(base.max())
     sigma = reference / protocol.snr
     noise = noise_rng.standard_normal((2, *clean.shape), dtype=np.float32) * sigma
     noisy = np.sqrt((clean + noise[0]) ** 2 + noise[1] ** 2)
@@ -297,7 +318,7 @@ def simulate_subject(
     physics.tissue_table(field)  # validates the field strength
     anatomy: AnatomyParams = sample_anatomy(rng, lesion_probability=lesion_probability)
     sex = str(rng.choice(["F", "M"]))
-    protocols = [sample_protocol(n, rng, field, series_motion=series_motion) for n in names]
+    protocols = _share_diffusion_settings([sample_protocol(n, rng, field, series_motion=series_motion) for n in names])
     noise_seed = int(rng.integers(2**31))
     anat_dir = Path(out_dir) / subject / "anat"
     anat_dir.mkdir(parents=True, exist_ok=True)
