@@ -178,8 +178,9 @@ def _finite(results: CaseResults, name: str) -> np.ndarray:
     if bad.any():
         cases = [results.case_ids[i] for i in np.flatnonzero(bad)[:5]]
         hint = (
-            " MetricsSaver writes NaN for classes ignored as empty: evaluate with DiceMetric(ignore_empty=False)"
-            " (empty reference and prediction score 1) or prism.evaluation.dice_per_case."
+            " MetricsSaver writes NaN for classes ignored as empty: evaluate with MeanDice(ignore_empty=False) /"
+            " DiceMetric(ignore_empty=False) (empty reference and prediction score 1) or"
+            " prism.evaluation.dice_per_case."
             if results.metrics_saver
             else ""
         )
