@@ -252,16 +252,21 @@ def to_markdown(
                 row.append(f"{cell.delta:+.{decimals}f} ({stars(cell.p_value)})")
             lines.append("| " + " | ".join(row) + " |")
     lines.append("")
-    lines.append(
+    caption = (
         f"Mean ({round(confidence * 100)}% CI, percentile bootstrap over cases, {n_resamples} resamples). "
-        "Best in bold, second underlined (lower is better for errors). "
-        + (
-            f"Δ: gain over {baseline}; * p < 0.05, ** p < 0.01, *** p < 0.001, n.s. otherwise "
-            "(DeLong for AUC, Wilcoxon signed-rank on paired per-case values otherwise, unless stated)."
-            if baseline is not None
-            else ""
-        )
+        "Best in bold, second underlined (lower is better for errors)."
     )
+    if baseline is not None:
+        used: dict[str, list[str]] = {}
+        for cell in cells:
+            if cell.test and _label(cell.metric)[0] not in used.setdefault(cell.test, []):
+                used[cell.test].append(_label(cell.metric)[0])
+        tests = "; ".join(f"{test}: {', '.join(labels)}" for test, labels in used.items())
+        caption += (
+            f" Δ: difference from {baseline}; * p < 0.05, ** p < 0.01, *** p < 0.001, n.s. otherwise"
+            f" (paired tests on the same cases, {tests})."
+        )
+    lines.append(caption)
     return "\n".join(lines) + "\n"
 
 
