@@ -18,13 +18,8 @@ import warnings
 from collections.abc import Sequence
 
 import numpy as np
-from nltk.translate.bleu_score import corpus_bleu as _nltk_corpus_bleu
-from nltk.translate.bleu_score import modified_precision
-from nltk.translate.bleu_score import sentence_bleu as _nltk_sentence_bleu
-from nltk.translate.meteor_score import meteor_score as _nltk_meteor
-from rouge_score.rouge_scorer import RougeScorer
 
-from prism.evaluation.wordnet import load_wordnet
+from prism.evaluation.wordnet import REPORTS_EXTRA, load_wordnet
 
 __all__ = ["REPORT_METRICS", "tokenize", "bleu", "corpus_bleu", "meteor", "rouge_l", "report_scores"]
 
@@ -60,8 +55,18 @@ def _weights(order: int) -> tuple[float, ...]:
     return (1.0 / order,) * order
 
 
+def _bleu_score():
+    """nltk's BLEU module, imported on use: report metrics are an optional extra."""
+    try:
+        from nltk.translate import bleu_score
+    except ImportError as error:
+        raise ImportError(REPORTS_EXTRA) from error
+    return bleu_score
+
+
 def _matches(pairs: list[tuple[list[str], list[str]]], order: int) -> int:
     """The smallest, over n = 1..order, clipped n-gram match count pooled over ``pairs``."""
+    modified_precision = _bleu_score().modified_precision
     return min(sum(int(modified_precision([r], h, n).numerator) for r, h in pairs) for n in range(1, order + 1))
 
 
@@ -71,7 +76,7 @@ def bleu(references: Sequence[str], hypotheses: Sequence[str], order: int = 4) -
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="(?s).*0 counts of")  # nltk warns before returning ~0
         pairs = _pairs(references, hypotheses)
-        scores = [_nltk_sentence_bleu([r], h, weights=weights) for r, h in pairs]
+        scores = [_bleu_score().sentence_bleu([r], h, weights=weights) for r, h in pairs]
     # With a zero n-gram precision BLEU is 0 (Papineni et al.); nltk returns a tiny positive stand-in instead.
     return np.array([0.0 if _matches([pair], order) == 0 else s for pair, s in zip(pairs, scores)])
 
@@ -82,7 +87,7 @@ def corpus_bleu(references: Sequence[str], hypotheses: Sequence[str], order: int
     pairs = _pairs(references, hypotheses)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="(?s).*0 counts of")
-        score = float(_nltk_corpus_bleu([[r] for r, _ in pairs], [h for _, h in pairs], weights=weights))
+        score = float(_bleu_score().corpus_bleu([[r] for r, _ in pairs], [h for _, h in pairs], weights=weights))
     return 0.0 if _matches(pairs, order) == 0 else score
 
 
@@ -92,8 +97,10 @@ def meteor(references: Sequence[str], hypotheses: Sequence[str], wordnet_dir: st
     Raises:
         WordNetNotFoundError: WordNet 3.0 is not installed (see :func:`prism.evaluation.wordnet.load_wordnet`).
     """
+    from nltk.translate.meteor_score import meteor_score  # nltk is present: load_wordnet imported it
+
     wordnet = load_wordnet(wordnet_dir)
-    return np.array([_nltk_meteor([r], h, wordnet=wordnet) for r, h in _pairs(references, hypotheses)])
+    return np.array([meteor_score([r], h, wordnet=wordnet) for r, h in _pairs(references, hypotheses)])
 
 
 class _Tokenizer:
@@ -106,6 +113,10 @@ class _Tokenizer:
 def rouge_l(references: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
     """Per-case ROUGE-L F-measure in [0, 1], shape (N,)."""
     _pairs(references, hypotheses)  # validation
+    try:
+        from rouge_score.rouge_scorer import RougeScorer
+    except ImportError as error:
+        raise ImportError(REPORTS_EXTRA) from error
     scorer = RougeScorer(["rougeL"], tokenizer=_Tokenizer())
     return np.array([scorer.score(r, h)["rougeL"].fmeasure for r, h in zip(references, hypotheses)])
 

@@ -17,11 +17,14 @@ import re
 import shutil
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nltk
-from nltk.corpus.reader.wordnet import WordNetCorpusReader
+if TYPE_CHECKING:
+    from nltk.corpus.reader.wordnet import WordNetCorpusReader
 
-__all__ = ["WordNetNotFoundError", "load_wordnet", "DEBIAN_WORDNET_DIR"]
+__all__ = ["WordNetNotFoundError", "load_wordnet", "DEBIAN_WORDNET_DIR", "REPORTS_EXTRA"]
+
+REPORTS_EXTRA = "report metrics need nltk and rouge-score: pip install 'prism-bundles[reports]'"
 
 DEBIAN_WORDNET_DIR = "/usr/share/wordnet"
 
@@ -103,7 +106,16 @@ class WordNetNotFoundError(RuntimeError):
     """WordNet 3.0 could not be found; the message says how to install it."""
 
 
+def _nltk():
+    try:
+        import nltk
+    except ImportError as error:
+        raise ImportError(REPORTS_EXTRA) from error
+    return nltk
+
+
 def _nltk_wordnet_dir() -> Path | None:
+    nltk = _nltk()
     try:
         return Path(str(nltk.data.find("corpora/wordnet")))
     except LookupError:
@@ -138,6 +150,9 @@ def _staging_dir(source: Path) -> Path:
 
 @functools.lru_cache(maxsize=4)
 def _load(folder: str) -> WordNetCorpusReader:
+    nltk = _nltk()
+    from nltk.corpus.reader.wordnet import WordNetCorpusReader
+
     source = Path(folder)
     in_nltk_layout = source.parent.name == "corpora" and (source / "lexnames").is_file()
     try:
