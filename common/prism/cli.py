@@ -22,6 +22,8 @@ COMMANDS: dict[str, str] = {
     "corpus": "prism.data.corpus:corpus_command",
     "compare": "prism.evaluation.compare:compare_command",
     "tasks": "prism.tasks.registry:tasks_command",
+    "demo": "prism.demo:demo",
+    "export-encoder": "prism.engines.export:export_encoder_command",
 }
 
 
