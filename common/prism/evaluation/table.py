@@ -15,7 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from prism.evaluation.bootstrap import bootstrap_auc_ci, bootstrap_ci, paired_bootstrap, paired_bootstrap_auc
+from prism.evaluation.bootstrap import (
+    ConfidenceInterval,
+    PairedDifference,
+    bootstrap_auc_ci,
+    bootstrap_ci,
+    paired_bootstrap,
+    paired_bootstrap_auc,
+)
 from prism.evaluation.results import MetricValues, lower_is_better
 from prism.evaluation.significance import delong_test, stars, wilcoxon_test
 
@@ -88,6 +95,47 @@ def _ranks(estimates: list[float], decimals: int, lower: bool) -> list[int]:
     return [order.index(value) + 1 for value in shown]
 
 
+def _aligned_group(task: str, metric: str, group: Sequence[Entry]) -> dict[str, MetricValues]:
+    """Every model's values in the case order of the first model (targets must agree for AUC)."""
+    reference = group[0].values
+    aligned: dict[str, MetricValues] = {}
+    for entry in group:
+        index = _align(reference, entry.values, f"task {task!r} ({metric}), model {entry.model!r}")
+        values = entry.values
+        if metric == "auc":
+            if not np.array_equal(values.target[index], reference.target):
+                raise ValueError(f"task {task!r}: model {entry.model!r} has different targets for the same cases.")
+            aligned[entry.model] = MetricValues(
+                metric, reference.case_ids, target=reference.target, score=values.score[index]
+            )
+        else:
+            aligned[entry.model] = MetricValues(metric, reference.case_ids, values=values.values[index])
+    return aligned
+
+
+def _interval(values: MetricValues, n_resamples: int, confidence: float, seed: int) -> ConfidenceInterval:
+    if values.metric == "auc":
+        return bootstrap_auc_ci(values.target, values.score, n_resamples, confidence, seed)
+    return bootstrap_ci(values.values, n_resamples=n_resamples, confidence=confidence, seed=seed)
+
+
+def _versus(
+    ours: MetricValues, base: MetricValues, n_resamples: int, confidence: float, seed: int, test: str
+) -> tuple[PairedDifference, float, str]:
+    """Paired bootstrap of the difference, and the p-value of the chosen test with its name."""
+    if ours.metric == "auc":
+        difference = paired_bootstrap_auc(ours.target, ours.score, base.score, n_resamples, confidence, seed)
+    else:
+        difference = paired_bootstrap(
+            ours.values, base.values, n_resamples=n_resamples, confidence=confidence, seed=seed
+        )
+    if test == "bootstrap":
+        return difference, difference.p_value, "paired bootstrap"
+    if ours.metric == "auc":
+        return difference, delong_test(ours.target, ours.score, base.score).p_value, "DeLong"
+    return difference, wilcoxon_test(ours.values, base.values).p_value, "Wilcoxon signed-rank"
+
+
 def compare_entries(
     entries: Sequence[Entry],
     baseline: str | None = None,
@@ -115,70 +163,32 @@ def compare_entries(
     cells: list[Cell] = []
     for (task, metric), group in groups.items():
         _, scale, decimals = _label(metric)
-        lower = lower_is_better(metric)
-        reference = group[0].values
-        aligned: dict[str, MetricValues] = {}
-        for entry in group:
-            index = _align(reference, entry.values, f"task {task!r} ({metric}), model {entry.model!r}")
-            values = entry.values
-            if metric == "auc":
-                if not np.array_equal(values.target[index], reference.target):
-                    raise ValueError(f"task {task!r}: model {entry.model!r} has different targets for the same cases.")
-                aligned[entry.model] = MetricValues(
-                    metric, reference.case_ids, target=reference.target, score=values.score[index]
-                )
-            else:
-                aligned[entry.model] = MetricValues(metric, reference.case_ids, values=values.values[index])
-        intervals = {}
-        for model, values in aligned.items():
-            if metric == "auc":
-                intervals[model] = bootstrap_auc_ci(values.target, values.score, n_resamples, confidence, seed)
-            else:
-                intervals[model] = bootstrap_ci(
-                    values.values, n_resamples=n_resamples, confidence=confidence, seed=seed
-                )
-        models = list(aligned)
-        ranks = _ranks([intervals[m].estimate * scale for m in models], decimals, lower)
+        aligned = _aligned_group(task, metric, group)
         if baseline is not None and baseline not in aligned:
-            raise ValueError(f"baseline {baseline!r} has no results for task {task!r} ({metric}); models: {models}.")
-        for model, rank in zip(models, ranks):
-            delta = delta_low = delta_high = p_value = None
-            test_name = ""
+            raise ValueError(
+                f"baseline {baseline!r} has no results for task {task!r} ({metric}); models: {list(aligned)}."
+            )
+        intervals = {model: _interval(values, n_resamples, confidence, seed) for model, values in aligned.items()}
+        ranks = _ranks([i.estimate * scale for i in intervals.values()], decimals, lower_is_better(metric))
+        for (model, interval), rank in zip(intervals.items(), ranks):
+            delta: tuple[float | None, ...] = (None, None, None)
+            p_value, test_name = None, ""
             if baseline is not None and model != baseline:
-                ours, base = aligned[model], aligned[baseline]
-                if metric == "auc":
-                    difference = paired_bootstrap_auc(
-                        ours.target, ours.score, base.score, n_resamples, confidence, seed
-                    )
-                else:
-                    difference = paired_bootstrap(
-                        ours.values, base.values, n_resamples=n_resamples, confidence=confidence, seed=seed
-                    )
-                if test == "bootstrap":
-                    p_value, test_name = difference.p_value, "paired bootstrap"
-                elif metric == "auc":
-                    p_value, test_name = delong_test(ours.target, ours.score, base.score).p_value, "DeLong"
-                else:
-                    p_value, test_name = wilcoxon_test(ours.values, base.values).p_value, "Wilcoxon signed-rank"
-                delta, delta_low, delta_high = (
-                    difference.estimate * scale,
-                    difference.low * scale,
-                    difference.high * scale,
+                difference, p_value, test_name = _versus(
+                    aligned[model], aligned[baseline], n_resamples, confidence, seed, test
                 )
-            interval = intervals[model]
+                delta = (difference.estimate * scale, difference.low * scale, difference.high * scale)
             cells.append(
                 Cell(
                     task,
                     metric,
                     model,
-                    len(reference.case_ids),
+                    len(group[0].values.case_ids),
                     interval.estimate * scale,
                     interval.low * scale,
                     interval.high * scale,
                     rank,
-                    delta,
-                    delta_low,
-                    delta_high,
+                    *delta,
                     p_value,
                     test_name,
                 )
