@@ -104,6 +104,19 @@ def test_result_file_errors(tmp_path):
         compare_entries(entries)
 
 
+def test_multilabel_and_precomputed_correctness(tmp_path):
+    header = ["case_id", "target_0", "target_1", "pred_0", "pred_1"]
+    rows = [["a", 1, 0, 1, 0], ["b", 1, 1, 1, 0], ["c", 0, 0, 0, 0]]
+    results = read_results(_write(tmp_path / "multi.csv", header, rows))
+    np.testing.assert_array_equal(metric_values(results, "accuracy").values, [1.0, 0.0, 1.0])
+    correct = read_results(_write(tmp_path / "correct.csv", ["case_id", "correct"], [["a", 1], ["b", 0]]))
+    assert default_metrics(correct) == ["accuracy"]
+    np.testing.assert_array_equal(metric_values(correct, "accuracy").values, [1.0, 0.0])
+    bad = read_results(_write(tmp_path / "bad.csv", ["case_id", "correct"], [["a", 2], ["b", 0]]))
+    with pytest.raises(ValueError, match="bad.csv.*binary labels"):
+        metric_values(bad, "accuracy")
+
+
 def test_comparison_values_ranks_and_tests(tmp_path):
     files = _classification_files(tmp_path)
     entries = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from nltk.translate.bleu_score import corpus_bleu as nltk_corpus_bleu
 from sacrebleu.metrics import BLEU
 
 from prism.evaluation.report_metrics import bleu, corpus_bleu, meteor, report_scores, rouge_l, tokenize
@@ -42,6 +43,9 @@ def test_bleu_matches_sacrebleu_on_same_tokens(order):
     ours = corpus_bleu(REFERENCES, HYPOTHESES, order=order)
     reference = _sacrebleu(order).corpus_score(_joined(HYPOTHESES), [_joined(REFERENCES)]).score / 100.0
     assert ours == pytest.approx(reference, abs=1e-9)
+    weights = (1.0 / order,) * order
+    tokens = [([tokenize(r)], tokenize(h)) for r, h in zip(REFERENCES, HYPOTHESES)]
+    assert ours == pytest.approx(nltk_corpus_bleu([r for r, _ in tokens], [h for _, h in tokens], weights), abs=1e-12)
     per_case = bleu(REFERENCES, HYPOTHESES, order=order)
     for i, value in enumerate(per_case):
         single = _sacrebleu(order).sentence_score(_joined(HYPOTHESES)[i], [_joined(REFERENCES)[i]]).score / 100.0
