@@ -132,6 +132,44 @@ def test_inference_returns_labels_in_the_geometry_of_a_non_ras_anisotropic_input
     np.testing.assert_allclose(pred.affine, affine, atol=1e-4)
 
 
+def _write_dicom_series(folder: Path, slices: int = 8, spacing: float = 4.0) -> None:
+    """An axial MR series from pydicom's MR_small.dcm (64x64, 0.3125 mm pixels), one file per slice."""
+    import pydicom
+    from pydicom.data import get_testdata_file
+    from pydicom.uid import generate_uid
+
+    template = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
+    series_uid = generate_uid()
+    folder.mkdir(parents=True)
+    for k in range(slices):
+        ds = template.copy()
+        ds.PixelData = (template.pixel_array.astype(np.int16) // 2 + 10 * k).astype(np.int16).tobytes()
+        ds.ImagePositionPatient = [-10.0, -10.0, spacing * k]
+        ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+        ds.PixelSpacing = [2.5, 2.5]
+        ds.SliceThickness = spacing
+        ds.SeriesInstanceUID = series_uid
+        ds.SOPInstanceUID = generate_uid()
+        ds.InstanceNumber = k + 1
+        ds.save_as(folder / f"slice{k:03d}.dcm")
+
+
+def test_inference_reads_a_dicom_series(corpus, workspace, tmp_path):
+    from monai.transforms import LoadImage
+
+    bundle = _trained_bundle("amos_abdomen_seg", corpus, workspace)
+    _write_dicom_series(tmp_path / "series")
+    (tmp_path / "datalist.json").write_text(json.dumps({"test": [{"image": "series"}]}))
+    _run(bundle, ["inference.yaml"], "infer", dataset_dir=str(tmp_path), output_dir=str(tmp_path / "out"), **INFER)
+    outputs = list((tmp_path / "out").glob("*_seg.nii.gz"))
+    assert len(outputs) == 1
+    reference = LoadImage(image_only=True)(str(tmp_path / "series"))
+    pred = nib.load(outputs[0])
+    assert pred.shape == tuple(reference.shape) == (64, 64, 8)
+    np.testing.assert_allclose(pred.affine, np.asarray(reference.affine), atol=1e-4)
+    np.testing.assert_allclose(nib.affines.voxel_sizes(pred.affine), [2.5, 2.5, 4.0], atol=1e-4)
+
+
 def _causes(exc: BaseException) -> str:
     text = []
     while exc is not None:
