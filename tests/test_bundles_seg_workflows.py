@@ -132,6 +132,18 @@ def test_inference_returns_labels_in_the_geometry_of_a_non_ras_anisotropic_input
     np.testing.assert_allclose(pred.affine, affine, atol=1e-4)
 
 
+def test_monai_bundle_load_builds_the_trained_network(corpus, workspace):
+    import monai.bundle
+    import torch
+
+    bundle = _trained_bundle("amos_abdomen_seg", corpus, workspace)
+    net = monai.bundle.load(bundle.name, bundle_dir=str(workspace), workflow_type="inference", device="cpu",
+                            net_override={"feature_size": 12})  # fmt: skip
+    assert isinstance(net, torch.nn.Module)
+    saved = torch.load(bundle / "models" / "model.pt", map_location="cpu", weights_only=True)
+    assert all(torch.equal(v, saved[k]) for k, v in net.state_dict().items())
+
+
 def _write_dicom_series(folder: Path, slices: int = 8, spacing: float = 4.0) -> None:
     """An axial MR series from pydicom's MR_small.dcm (64x64, 0.3125 mm pixels), one file per slice."""
     import pydicom
