@@ -8,7 +8,14 @@ import copy
 import pytest
 import torch
 
-from prism.engines import ABLATIONS, PretrainObjectives, PrismPretrainTrainer, WarmupCosineLR, resolve_objectives
+from prism.engines import (
+    ABLATIONS,
+    PretrainObjectives,
+    PrismPretrainTrainer,
+    WarmupCosineLR,
+    resolve_objectives,
+    step_output,
+)
 from prism.networks import build_prism
 
 TINY = dict(
@@ -70,7 +77,8 @@ def _changed(before: dict[str, torch.Tensor], module: torch.nn.Module) -> list[s
 def test_one_iteration_per_ablation(ablation):
     trainer = _trainer(ablation, steps=1)
     trainer.run()
-    out = trainer.state.output
+    assert isinstance(trainer.state.output, list) and len(trainer.state.output) == 2  # one dict per sample
+    out = step_output(trainer.state.output)
     expected = {
         "reconstruction": {"reconstruction"},
         "metadata": {"acquisition", "region"},
@@ -93,7 +101,7 @@ def test_generator_and_discriminator_learning_rates_and_parameters_move():
     lrs = []
     trainer.add_event_handler(
         __import__("ignite").engine.Events.ITERATION_COMPLETED,
-        lambda e: lrs.append((e.state.output["lr_generator"], e.state.output["lr_discriminator"])),
+        lambda e: lrs.append((step_output(e.state.output)["lr_generator"], step_output(e.state.output)["lr_discriminator"])),
     )
     trainer.run()
     # the rate used by every step (warm-up included) is > 0, and the schedules have left warm-up

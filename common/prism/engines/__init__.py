@@ -12,16 +12,20 @@
 from __future__ import annotations
 
 from prism.engines.checkpoint import AtomicCheckpointSaver, ResumeCheckpointLoader, atomic_save, latest_checkpoint
+from prism.engines.inference import FeatureWriter, PredictionToKeysd, PrismFeatureExtractor, synthesize_contrast
 from prism.engines.handlers import IterationSeeder, LossHistory, ProgressLogger, plot_loss_curves
 from prism.engines.objectives import ABLATIONS, OBJECTIVES, PretrainObjectives, resolve_objectives
 from prism.engines.schedules import WarmupCosineLR
-from prism.engines.trainer import AmpState, PrismPretrainTrainer
+from prism.engines.trainer import AmpState, PrismPretrainTrainer, step_output
 
 __all__ = [
     "ABLATIONS",
     "OBJECTIVES",
     "AmpState",
     "AtomicCheckpointSaver",
+    "FeatureWriter",
+    "PredictionToKeysd",
+    "PrismFeatureExtractor",
     "IterationSeeder",
     "LossHistory",
     "PrismPretrainTrainer",
@@ -33,4 +37,6 @@ __all__ = [
     "latest_checkpoint",
     "plot_loss_curves",
     "resolve_objectives",
+    "step_output",
+    "synthesize_contrast",
 ]

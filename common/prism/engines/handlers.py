@@ -25,6 +25,8 @@ import torch
 from ignite.engine import Engine, Events
 from monai.data.utils import set_rnd
 
+from prism.engines.trainer import step_output
+
 __all__ = ["IterationSeeder", "ProgressLogger", "LossHistory", "plot_loss_curves"]
 
 logger = logging.getLogger("prism.pretrain")
@@ -112,7 +114,7 @@ class ProgressLogger:
         self._samples += (int(item.shape[0]) if isinstance(item, torch.Tensor) else 1) * _world_size()
 
     def log(self, engine: Engine) -> None:
-        output = engine.state.output if isinstance(engine.state.output, dict) else {}
+        output = step_output(engine.state.output)
         elapsed = max(time.perf_counter() - self._since, 1e-9)
         losses = " ".join(f"{k}={v:.4f}" for k, v in output.items() if not k.startswith("lr_"))
         lrs = " ".join(f"{k}={v:.2e}" for k, v in output.items() if k.startswith("lr_"))
@@ -162,8 +164,8 @@ class LossHistory:
         self.history = {k: [float(x) for x in v] for k, v in state.items()}
 
     def record(self, engine: Engine) -> None:
-        output = engine.state.output
-        if not isinstance(output, dict):
+        output = step_output(engine.state.output)
+        if not output:
             return
         n = len(self.history["iteration"])
         self.history["iteration"].append(float(engine.state.iteration))

@@ -213,7 +213,9 @@ class FeatureWriter:
     def __init__(
         self,
         output_dir: str | os.PathLike,
-        keys: Sequence[str] = ("f_ana", "f_seq", "embedding", "projection", "acquisition", "region_probs"),
+        keys: Sequence[str] = (
+            "f_ana", "f_seq", "embedding", "projection", "acquisition", "region_probs", "synthesis_acquisition",
+        ),
         image_key: str = "image",
     ) -> None:
         self.output_dir = Path(output_dir)

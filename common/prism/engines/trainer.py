@@ -28,7 +28,7 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from prism.engines.objectives import PretrainObjectives
 
-__all__ = ["PrismPretrainTrainer", "AmpState"]
+__all__ = ["PrismPretrainTrainer", "AmpState", "step_output"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,13 @@ class AmpState:
                 scaler.load_state_dict(state[name])
 
 
+def step_output(output: Any) -> dict[str, float]:
+    """The loss/learning-rate dict of a trainer output (a list of per-sample dicts, or a dict); {} otherwise."""
+    if isinstance(output, (list, tuple)) and output and isinstance(output[0], dict):
+        return output[0]
+    return output if isinstance(output, dict) else {}
+
+
 def _unwrap(network: torch.nn.Module) -> torch.nn.Module:
     return network.module if isinstance(network, torch.nn.parallel.DistributedDataParallel) else network
 
@@ -58,9 +65,10 @@ def _unwrap(network: torch.nn.Module) -> torch.nn.Module:
 class PrismPretrainTrainer(Trainer):
     """MONAI trainer running PRISM's pretraining step with separate generator and discriminator optimizers.
 
-    ``engine.state.output`` is a dict of Python floats: ``loss`` (weighted generator loss), each enabled loss term
+    ``engine.state.output`` is a list with one dict per sample (MONAI's decollated layout; the values are batch
+    scalars, so the dicts are equal) of Python floats: ``loss`` (weighted generator loss), each enabled loss term
     (``reconstruction``, ``acquisition``, ``region``, ``adversarial_g``, ``adversarial_d``, ``contrastive``) and the
-    learning rates ``lr_generator`` / ``lr_discriminator``, which MONAI's stats, TensorBoard and MLflow handlers log.
+    learning rates ``lr_generator`` / ``lr_discriminator``. :func:`step_output` returns that dict.
 
     Args:
         device: device of the step.
@@ -176,7 +184,7 @@ class PrismPretrainTrainer(Trainer):
         if scheduler is not None:  # every branch: AMP or not, skipped scaler step or not
             scheduler.step()
 
-    def _iteration(self, engine: Any, batchdata: dict[str, Any]) -> dict[str, float]:  # type: ignore[override]
+    def _iteration(self, engine: Any, batchdata: dict[str, Any]) -> list[dict[str, float]]:  # type: ignore[override]
         if not isinstance(batchdata, dict):
             raise ValueError(f"PrismPretrainTrainer: expected a dict batch, got {type(batchdata).__name__}.")
         batch = self._to_device(batchdata)
@@ -201,4 +209,7 @@ class PrismPretrainTrainer(Trainer):
             )
             output["adversarial_d"] = float(d_out["loss"].detach())
             output["lr_discriminator"] = lr_discriminator
-        return output
+        # one dict per sample, like MONAI's decollated trainer outputs, so MONAI's default tracking handlers
+        # (``from_engine(["loss"], first=True)``, used by ``--tracking mlflow``) read it unchanged.
+        batch_size = next((int(v.shape[0]) for v in batch.values() if isinstance(v, torch.Tensor) and v.ndim), 1)
+        return [dict(output) for _ in range(batch_size)]
