@@ -46,7 +46,7 @@ def workspace(tmp_path_factory):
     return tmp_path_factory.mktemp("bundles")
 
 
-def _run(bundle: Path, configs: list[str], workflow_type: str, **override) -> None:
+def _run(bundle: Path, configs: list[str], workflow_type: str, **override) -> ConfigWorkflow:
     workflow = ConfigWorkflow(
         config_file=[str(bundle / "configs" / c) for c in configs],
         meta_file=str(bundle / "configs" / "metadata.json"),
@@ -59,6 +59,7 @@ def _run(bundle: Path, configs: list[str], workflow_type: str, **override) -> No
     assert workflow.check_properties() == []
     workflow.run()
     workflow.finalize()
+    return workflow
 
 
 def _trained_bundle(name: str, corpus: list[dict], workspace: Path) -> Path:
@@ -130,6 +131,17 @@ def test_inference_returns_labels_in_the_geometry_of_a_non_ras_anisotropic_input
     pred = nib.load(tmp_path / "out" / "odd_seg.nii.gz")
     assert pred.shape == data.shape
     np.testing.assert_allclose(pred.affine, affine, atol=1e-4)
+
+
+def test_training_stops_early_when_validation_dice_stops_improving(corpus, workspace, tmp_path):
+    trained = _trained_bundle("amos_abdomen_seg", corpus, workspace)
+    bundle = Path(shutil.copytree(REPO / "bundles" / "prism_amos_abdomen_seg", tmp_path / "bundle"))
+    # With a zero learning rate the weights, hence the validation Dice, never change: the first validation
+    # sets the best score, the second does not beat it, and patience 1 ends training after epoch 2 of 5.
+    override = {**TRAIN, "max_epochs": 5, "learning_rate": 0.0, "early_stop_patience": 1}
+    workflow = _run(bundle, ["train.yaml"], "train", dataset_dir=str(workspace / "data_amos_abdomen_seg"), **override)
+    assert workflow.trainer.state.epoch == 2 and workflow.trainer.state.max_epochs == 5
+    assert (bundle / "models" / "model.pt").is_file() and trained.is_dir()
 
 
 def test_monai_bundle_load_builds_the_trained_network(corpus, workspace):
