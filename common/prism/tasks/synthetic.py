@@ -69,7 +69,11 @@ def _task_labels(tissue: np.ndarray, task: Task) -> np.ndarray:
 
 
 def make_task_dataset(
-    task: Task, corpus: list[dict], out_dir: str | Path, n_train: int = 2, splits: Sequence[str] = ("validation", "test")
+    task: Task,
+    corpus: list[dict],
+    out_dir: str | Path,
+    n_train: int = 2,
+    splits: Sequence[str] = ("validation", "test"),
 ) -> Path:
     """Write ``task``'s dataset cut from a simulated ``corpus`` and return its ``datalist.json``.
 
