@@ -180,8 +180,8 @@ TASKS: tuple[Task, ...] = (
          data_license="research use under the challenge's terms",
          reference="Litjens et al., Medical Image Analysis 18(2):359-373 (2014)"),
     Task(14, "prostate158_gland_seg", "organ_seg", "Prostate158", "external", "prostate", ("T2",),
-         # Prostate158 labels the zones (1 transition, 2 peripheral: project's reading of the dataset
-         # README); the PROMISE12 source model predicts the whole gland, so the gland is their union.
+         # Prostate158 labels the zones (1 central gland / transition zone, 2 peripheral zone, as in the
+         # dataset authors' MONAI model-zoo bundle); the PROMISE12 model predicts the whole gland: their union.
          _classes(("prostate", (1, 2))), "dice",
          paper_note="best of all models (+1.44 Dice over the runner-up)",
          source_task="promise12_prostate_seg", label_mapping=(LabelMapping("prostate", ("prostate",)),),
