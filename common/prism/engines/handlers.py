@@ -1,7 +1,7 @@
 """Ignite handlers of the pretraining bundle: reproducible seeding, a progress line, loss curves.
 
-- :class:`IterationSeeder` makes every random draw of iteration ``i`` (data order, random transforms, block
-  masks, the P-space samples ``z``) a function of ``(seed, rank, i)`` only, so a run resumed from a checkpoint
+- :class:`IterationSeeder` makes every random draw (data order, random transforms, block masks, the P-space
+  samples ``z``) a function of ``(seed, rank, epoch or iteration)`` only, so a run resumed from a checkpoint
   replays exactly what the uninterrupted run would have done.
 - :class:`ProgressLogger` logs the loss terms, learning rates and throughput every few iterations.
 - :class:`LossHistory` keeps per-iteration loss terms (it is part of the checkpoint, so curves survive a
@@ -47,17 +47,22 @@ def _world_size() -> int:
 
 
 class IterationSeeder:
-    """Reseed python, numpy, torch and the data loader's random transforms before each batch is fetched.
+    """Make every random draw of a run a function of ``(seed, rank, epoch or iteration)`` only.
 
-    The seed of the fetch for iteration ``i`` is ``seed + 1_000_003 * rank + 7_919 * i``. Seeding happens at
-    ``EPOCH_STARTED`` and ``GET_BATCH_STARTED`` with the same value, so a data-loader iterator (and the base
-    seed of its workers) is created from the same random state whether the epoch follows the previous one or
-    starts a resumed run. Exact replay of the random transforms needs ``num_workers=0``; with workers the data
-    order and worker seeds are still reproduced.
+    Three seeding points, each from its own stream (``numpy.random.SeedSequence([seed, rank, kind, n])``):
+
+    - ``EPOCH_STARTED``: python, numpy and torch global RNGs. The epoch's data-loader iterator (its shuffling
+      and the base seed of its workers) is drawn from this state, whether the iterator is created at the start of a
+      resumed run or when the previous epoch's iterator runs out.
+    - ``GET_BATCH_STARTED``: the random transforms of the loader's dataset (their own ``R`` states; main-process
+      loading, ``num_workers=0``; with workers their seeds follow from the epoch state instead).
+    - ``ITERATION_STARTED``: the global RNGs again, for the step itself (P-space samples ``z``, dropout).
+
+    So a run resumed from a checkpoint replays exactly what the uninterrupted run would have done.
 
     Args:
         seed: base seed of the run.
-        data_loader: the training loader; its dataset's random transforms are reseeded in the main process.
+        data_loader: the training loader, whose dataset's random transforms are reseeded per batch.
     """
 
     def __init__(self, seed: int = 0, data_loader: Any = None) -> None:
@@ -65,20 +70,30 @@ class IterationSeeder:
         self.data_loader = data_loader
 
     def attach(self, engine: Engine) -> None:
-        engine.add_event_handler(Events.EPOCH_STARTED, self)
-        engine.add_event_handler(Events.GET_BATCH_STARTED, self)
+        engine.add_event_handler(Events.EPOCH_STARTED, self.epoch_started)
+        engine.add_event_handler(Events.GET_BATCH_STARTED, self.get_batch_started)
+        engine.add_event_handler(Events.ITERATION_STARTED, self.iteration_started)
 
-    def seed_for(self, iteration: int) -> int:
-        return (self.seed + 1_000_003 * _rank() + 7_919 * iteration) % _SEED_MOD
+    def seed_for(self, kind: int, n: int) -> int:
+        """Seed of stream ``kind`` (0 epoch, 1 batch, 2 step) at epoch/iteration ``n`` on this rank."""
+        return int(np.random.SeedSequence([self.seed, _rank(), kind, int(n)]).generate_state(1)[0]) % _SEED_MOD
 
-    def __call__(self, engine: Engine) -> None:
-        seed = self.seed_for(engine.state.iteration)
+    @staticmethod
+    def _seed_globals(seed: int) -> None:
         random.seed(seed)
         np.random.seed(seed)
         torch.manual_seed(seed)
+
+    def epoch_started(self, engine: Engine) -> None:
+        self._seed_globals(self.seed_for(0, engine.state.epoch))
+
+    def get_batch_started(self, engine: Engine) -> None:
         dataset = getattr(self.data_loader, "dataset", None)
         if dataset is not None:
-            set_rnd(dataset, seed)
+            set_rnd(dataset, self.seed_for(1, engine.state.iteration))
+
+    def iteration_started(self, engine: Engine) -> None:
+        self._seed_globals(self.seed_for(2, engine.state.iteration))
 
 
 class ProgressLogger:
@@ -138,7 +153,8 @@ class LossHistory:
     """Record the trainer's scalar outputs each iteration; write ``loss_curves.png`` and ``loss_history.csv``.
 
     It has ``state_dict``/``load_state_dict`` (lists of floats), so putting it in the checkpoint's save dict keeps
-    the whole history across a resume. Files are (re)written at every epoch end and at completion.
+    the whole history across a resume. Files are (re)written at every epoch end and at completion, by rank 0 only
+    in distributed runs (the losses are rank 0's).
 
     Args:
         output_dir: folder of the PNG and CSV.
@@ -178,7 +194,7 @@ class LossHistory:
                 column.append(math.nan)
 
     def write(self, engine: Engine | None = None) -> None:
-        if not self.history["iteration"]:
+        if not self.history["iteration"] or _rank() != 0:  # every rank records (for its checkpoint), rank 0 writes
             return
         self.output_dir.mkdir(parents=True, exist_ok=True)
         names = list(self.history)
