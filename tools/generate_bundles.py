@@ -231,6 +231,7 @@ def render_bundle(task: Task) -> dict[str, str]:
         pred_values=_pred_values(task, source),
         source_to_target=_source_to_target(task, source) if source else {},
         example_entry=_example_entry(task),
+        data_slug=task.name.rsplit("_", 1)[0],  # default dataset folder name, e.g. msd_prostate
     )
     files: dict[str, str] = {}
     if source is None:
