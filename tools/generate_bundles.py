@@ -261,7 +261,7 @@ def render_bundle(task: Task) -> dict[str, str]:
     )
     for path, text in files.items():
         if path.endswith(".yaml"):
-            yaml.safe_load(text)  # a template error that breaks YAML fails here, naming nothing silently
+            yaml.safe_load(text)  # a template change that breaks YAML fails here, not in a user's run
     return files
 
 
