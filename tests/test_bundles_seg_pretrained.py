@@ -11,6 +11,7 @@ from monai.bundle import ConfigParser
 from monai.networks.nets import SwinUNETR
 
 from prism.networks import build_prism
+from prism.engines.export import build_network_def, export_encoder
 from prism.networks.weights import save_encoder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,10 +43,15 @@ def _swin_of(source: torch.nn.Module, prefix: str) -> dict[str, torch.Tensor]:
 
 
 def test_prism_checkpoint_from_pretraining_initialises_the_encoder(tmp_path):
+    """The pretraining bundle's model, exported with its own command, initialises a segmentation bundle."""
+    pretrain = Path(shutil.copytree(REPO / "bundles" / "prism_pretrain", tmp_path / "prism_pretrain"))
     bundle = _bundle(tmp_path, "prism_amos_abdomen_seg")
+    overrides = {"network_def#feature_size": TINY["feature_size"]}  # a tiny run of the pretraining bundle
     torch.manual_seed(123)
-    pretrained = build_prism("swin_b", **TINY)  # what the pretraining bundle trains and exports
-    save_encoder(pretrained, bundle / "models" / "prism_encoder.pt")
+    pretrained = build_network_def(pretrain, overrides=overrides)
+    (pretrain / "models").mkdir(exist_ok=True)
+    torch.save(pretrained.state_dict(), pretrain / "models" / "model.pt")
+    export_encoder(pretrain, bundle / "models" / "prism_encoder.pt", overrides=overrides)
     net = _pretrained_network(bundle)  # default: pretrained_source prism, models/prism_encoder.pt
     scratch = _pretrained_network(bundle, pretrained_source="scratch")
     assert _same(_part(net, "swinViT."), _swin_of(pretrained, "encoder.swinViT."))
