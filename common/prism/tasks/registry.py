@@ -103,7 +103,7 @@ TASKS: tuple[Task, ...] = (
          data_source="MM-WHS 2017, https://zmiclab.github.io/zxh/0/mmwhs",
          data_license="research use under the challenge's terms",
          reference="Zhuang, IEEE TPAMI 41(12):2933-2946 (2018)",
-         notes="One published MR label file is known to contain a stray value 421 (left atrium); "
+         notes="A stray value 421 (left atrium) has been reported in some MM-WHS label files (unverified here); "
          "the label check rejects it, so relabel it to 420 first."),
     Task(4, "msd_heart_seg", "organ_seg", "MSD Task02 Heart", "external", "heart", ("MR",),
          _classes(("left_atrium", 1)), "dice",
