@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import logging
 import math
+import shlex
 import shutil
 import time
 from pathlib import Path
@@ -147,7 +148,7 @@ def demo(
         print(f"[1-2/4] reusing {datalist}")
 
     overrides = demo_overrides(run_dir, datalist, epochs, roi, spacing, batch_size, objectives, seed)
-    cli = " ".join(f"--{k} {v!r}".replace(" ", "") if isinstance(v, list) else f"--{k} {v}" for k, v in overrides.items())
+    cli = " ".join(f"--{k} {shlex.quote(str(v).replace(' ', ''))}" for k, v in overrides.items())
     print(f"[3/4] pretraining: python -m monai.bundle run --config_file {bundle}/configs/train.yaml {cli}")
     workflow = ConfigWorkflow(
         config_file=str(bundle / "configs" / "train.yaml"),
