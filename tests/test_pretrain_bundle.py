@@ -178,3 +178,15 @@ def test_train_tracking_resume_inference_export(corpus, tmp_path):
     model = torch.load(run / "models" / "model.pt", weights_only=True)
     key = "encoder.swinViT.patch_embed.proj.weight"
     assert torch.equal(payload["state_dict"][key[len("encoder.") :]], model[key])
+
+
+def test_cached_data_overlay(corpus, tmp_path):
+    from prism.data.cache import CachedVolumeDataset
+
+    run = tmp_path / "run"
+    wf = _workflow([str(CONFIGS / "train.yaml"), str(CONFIGS / "cached_data.yaml")], _overrides(run, corpus, num_epochs=1))
+    assert isinstance(wf.parser.get_parsed_content("train#dataset"), CachedVolumeDataset)
+    wf.run()
+    wf.finalize()
+    assert len(list((run / "cache").glob("*.npy"))) == 4  # one entry per training volume
+    assert (run / "models" / "model.pt").exists()
