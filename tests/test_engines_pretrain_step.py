@@ -172,3 +172,19 @@ def test_resolve_objectives_orders_names():
     )
     assert resolve_objectives("full") == ("reconstruction", "metadata", "translation", "contrastive")
     assert copy.deepcopy(ABLATIONS)["mir"] == ("reconstruction",)
+
+
+def test_gradient_checkpointing_gives_the_same_gradients():
+    torch.manual_seed(0)
+    plain = build_prism("swin_b", **TINY)
+    ckpt = build_prism("swin_b", **TINY, use_checkpoint=True)
+    ckpt.load_state_dict(plain.state_dict())
+    grads = []
+    for model in (plain, ckpt):
+        torch.manual_seed(5)  # same z
+        out = PretrainObjectives(model, "full")(_batch(b=2), step="generator")
+        out["loss"].backward()
+        grads.append({k: p.grad.clone() for k, p in model.named_parameters() if p.grad is not None})
+    assert grads[0].keys() == grads[1].keys() and grads[0]
+    for key in grads[0]:
+        torch.testing.assert_close(grads[0][key], grads[1][key], rtol=1e-4, atol=1e-6, msg=key)

@@ -113,6 +113,8 @@ def test_size_overlays(size):
 
 
 def test_train_tracking_resume_inference_export(corpus, tmp_path):
+    import logging
+
     import mlflow
 
     from prism.engines import latest_checkpoint
@@ -121,8 +123,19 @@ def test_train_tracking_resume_inference_export(corpus, tmp_path):
 
     run = tmp_path / "run"
     wf = _workflow(str(CONFIGS / "train.yaml"), _overrides(run, corpus, num_epochs=1), tracking="mlflow")
-    wf.run()
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = records.append  # MONAI's logging set-up replaces root handlers, so listen on the logger itself
+    progress_logger = logging.getLogger("prism.pretrain")
+    progress_logger.addHandler(handler)
+    progress_logger.setLevel(logging.INFO)
+    try:
+        wf.run()
+    finally:
+        progress_logger.removeHandler(handler)
     wf.finalize()
+    progress = [r.getMessage() for r in records]
+    assert progress and all("reconstruction=" in m and "lr_generator=" in m and "samples/s" in m for m in progress)
     first = latest_checkpoint(run / "models")
     assert first is not None and (run / "models" / "model.pt").exists()
     assert (run / "eval" / "loss_curves.png").stat().st_size > 0
