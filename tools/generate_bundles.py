@@ -30,8 +30,11 @@ TEMPLATES_DIR = Path(__file__).resolve().with_name("templates")
 SCHEMA_URL = "https://github.com/Project-MONAI/MONAI-extra-test-data/releases/download/0.8.1/meta_schema_20240725.json"
 
 # Bump the version and add a changelog line whenever a template or a registry entry changes the bundles.
-VERSION = "0.1.0"
-CHANGELOG = {"0.1.0": "first release, generated from the PRISM task registry"}
+VERSION = "0.2.0"
+CHANGELOG = {
+    "0.2.0": "training resumes from an atomic per-epoch checkpoint (resume, seed); best weights saved atomically",
+    "0.1.0": "first release, generated from the PRISM task registry",
+}
 # The versions the bundles were tested with (fixed here, not read from the environment, so that the output
 # does not depend on the machine that renders it).
 TESTED_VERSIONS = {
