@@ -1,0 +1,153 @@
+"""The MONAI Label app's bundle discovery and the serving check's verifier, in the main environment.
+
+MONAI Label itself lives in its own environment (tools/monailabel/setup_env.sh); the part of the app that
+reads bundles (tools/monailabel/lib/bundles.py) does not import it, so it is tested here. The test that
+builds the app's inference task runs only where monailabel is installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+import torch
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+APP = REPO / "tools" / "monailabel"
+TINY = {"feature_size": 12, "roi_size": [64, 64, 64], "pixdim": [3.0, 3.0, 3.0]}
+
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+sys.path.insert(0, str(APP))  # check.py and main.py import `lib.bundles` as the app folder sees it
+bundles = _load("lib.bundles", APP / "lib" / "bundles.py")
+check = _load("prism_monailabel_check", APP / "check.py")
+
+
+def _copy(name: str, root: Path) -> Path:
+    return Path(shutil.copytree(REPO / "bundles" / name, root / name, ignore=shutil.ignore_patterns("*.pt", "eval")))
+
+
+def test_discovery_lists_segmentation_bundles_only(tmp_path):
+    found = [b.name for b in bundles.discover_bundles(REPO / "bundles", "all")]
+    assert "prism_amos_abdomen_seg" in found and "prism_brats2021_tumour_seg" in found
+    assert "prism_pretrain" not in found and all(n.endswith("_seg") for n in found)
+    picked = bundles.discover_bundles(REPO / "bundles", "amos_abdomen_seg,prism_mmwhs_heart_seg")
+    assert [b.name for b in picked] == ["prism_amos_abdomen_seg", "prism_mmwhs_heart_seg"]
+    with pytest.raises(ValueError, match="amos_abdomen_sge"):
+        bundles.discover_bundles(REPO / "bundles", "amos_abdomen_sge")
+    with pytest.raises(ValueError, match="not a folder"):
+        bundles.discover_bundles(tmp_path / "none")
+
+
+def test_parse_overrides():
+    assert bundles.parse_overrides('{"feature_size": 12}') == {"feature_size": 12}
+    assert bundles.parse_overrides("") == {}
+    with pytest.raises(ValueError, match="bundle_overrides"):
+        bundles.parse_overrides("feature_size=12")
+    with pytest.raises(ValueError, match="JSON object"):
+        bundles.parse_overrides("[12]")
+
+
+def test_weights_make_a_bundle_servable_and_load_strictly(tmp_path):
+    amos = _copy("prism_amos_abdomen_seg", tmp_path)
+    before = bundles.read_bundle(amos, TINY)
+    assert not before.servable and "model.pt" in before.problems[0] and before.checkpoint is None
+    bundles.save_untrained_weights(amos, amos / "models" / "model.pt", TINY)
+    after = bundles.read_bundle(amos, TINY)
+    assert after.servable and after.checkpoint == amos / "models" / "model.pt"
+    assert after.image_keys == ["image"] and after.input_channels == {"0": "MR"}
+    assert after.labels["spleen"] == 1 and len(after.labels) == 13 and "background" not in after.labels
+    # the network the app builds with the same overrides takes these weights strictly; the full-size one does not
+    from monai.bundle import ConfigParser
+
+    parser = ConfigParser()
+    parser.read_config(str(after.config_file))
+    state = torch.load(after.checkpoint, weights_only=True)
+    parser["feature_size"] = 12
+    parser.get_parsed_content("network_def").load_state_dict(state, strict=True)
+    parser["feature_size"] = 24
+    with pytest.raises(RuntimeError):
+        parser.get_parsed_content("network_def", lazy=False).load_state_dict(state, strict=True)
+
+
+def test_labels_are_the_values_the_bundle_writes(tmp_path):
+    mmwhs = bundles.read_bundle(REPO / "bundles" / "prism_mmwhs_heart_seg")
+    assert mmwhs.labels["lv_myocardium"] == 205 and mmwhs.labels["pulmonary_artery"] == 850
+    assert set(mmwhs.labels.values()) == {205, 420, 500, 550, 600, 820, 850}
+
+
+def test_external_bundle_uses_its_source_weights(tmp_path):
+    amos = _copy("prism_amos_abdomen_seg", tmp_path)
+    chaos = _copy("prism_chaos_abdomen_seg", tmp_path)
+    missing = bundles.read_bundle(chaos)
+    assert not missing.servable and "prism_amos_abdomen_seg" in missing.problems[-1]
+    bundles.save_untrained_weights(amos, amos / "models" / "model.pt", TINY)
+    served = bundles.read_bundle(chaos)
+    assert served.servable and served.checkpoint == (amos / "models" / "model.pt").resolve()
+    assert set(served.labels.values()) == {63, 126, 189, 252}
+
+
+def test_bundle_loading_several_keys_is_not_servable(tmp_path):
+    bundle = _copy("prism_amos_abdomen_seg", tmp_path)
+    (bundle / "configs" / "inference.json").unlink()
+    config_file = bundle / "configs" / "inference.yaml"
+    config = yaml.safe_load(config_file.read_text())
+    for t in config["preprocessing"]["transforms"]:
+        if t["_target_"] == "LoadImaged":
+            t["keys"] = ["t2", "adc"]
+    config_file.write_text(yaml.safe_dump(config))
+    bundles.save_untrained_weights(bundle, bundle / "models" / "model.pt")
+    read = bundles.read_bundle(bundle)
+    assert read.image_keys == ["t2", "adc"] and not read.servable
+    assert "MONAI Label gives one key 'image'" in read.problems[0]
+
+
+def test_verify_catches_geometry_and_label_mistakes(tmp_path):
+    study = check.make_study(tmp_path / "case.nii.gz", shape=(12, 10, 8))
+    img = nib.load(study)
+    bundle = REPO / "bundles" / "prism_mmwhs_heart_seg"
+    good = np.zeros(img.shape, np.int16)
+    good[2:5, 2:5, 2:5] = 205
+    nib.save(nib.Nifti1Image(good, img.affine), tmp_path / "good.nii.gz")
+    check.verify(study, tmp_path / "good.nii.gz", bundle, None, "prism_mmwhs_heart_seg")
+    bad_value = good.copy()
+    bad_value[0, 0, 0] = 3
+    nib.save(nib.Nifti1Image(bad_value, img.affine), tmp_path / "value.nii.gz")
+    with pytest.raises(ValueError, match=r"label values \[0, 3, 205\]"):
+        check.verify(study, tmp_path / "value.nii.gz", bundle, None, "prism_mmwhs_heart_seg")
+    nib.save(nib.Nifti1Image(good, np.eye(4)), tmp_path / "affine.nii.gz")
+    with pytest.raises(ValueError, match="affine"):
+        check.verify(study, tmp_path / "affine.nii.gz", bundle, None, "prism_mmwhs_heart_seg")
+    nib.save(nib.Nifti1Image(good[:, :, :4], img.affine), tmp_path / "shape.nii.gz")
+    with pytest.raises(ValueError, match="shape"):
+        check.verify(study, tmp_path / "shape.nii.gz", bundle, None, "prism_mmwhs_heart_seg")
+    info = tmp_path / "info.json"
+    info.write_text(json.dumps({"models": {"prism_mmwhs_heart_seg": {"labels": {"lv_myocardium": 1}}}}))
+    with pytest.raises(ValueError, match="/info/ labels"):
+        check.verify(study, tmp_path / "good.nii.gz", bundle, info, "prism_mmwhs_heart_seg")
+
+
+def test_app_builds_a_strict_inference_task(tmp_path):
+    pytest.importorskip("monailabel", reason="MONAI Label is not installed here (tools/monailabel/setup_env.sh)")
+    infer = _load("lib.infer", APP / "lib" / "infer.py")
+    amos = _copy("prism_amos_abdomen_seg", tmp_path)
+    bundles.save_untrained_weights(amos, amos / "models" / "model.pt", TINY)
+    task = infer.PrismBundleInferTask(bundles.read_bundle(amos, TINY), {}, TINY)
+    assert task.is_valid() and task.load_strict and task.labels["duodenum"] == 13
+    assert task.bundle_config["feature_size"] == 12
+    network = task._get_network("cpu", {})
+    assert sum(p.numel() for p in network.parameters()) < 5_000_000
