@@ -32,7 +32,8 @@ SCHEMA_URL = "https://github.com/Project-MONAI/MONAI-extra-test-data/releases/do
 # Bump the version and add a changelog line whenever a template or a registry entry changes the bundles.
 VERSION = "0.2.0"
 CHANGELOG = {
-    "0.2.0": "training resumes from an atomic per-epoch checkpoint (resume, seed); best weights saved atomically",
+    "0.2.0": "training resumes from an atomic per-epoch checkpoint (resume, seed); best weights saved atomically; "
+    "Dice with ignore_empty=False (no NaN for a class absent from a reference)",
     "0.1.0": "first release, generated from the PRISM task registry",
 }
 # The versions the bundles were tested with (fixed here, not read from the environment, so that the output
