@@ -33,7 +33,8 @@ SCHEMA_URL = "https://github.com/Project-MONAI/MONAI-extra-test-data/releases/do
 VERSION = "0.2.0"
 CHANGELOG = {
     "0.2.0": "training resumes from an atomic per-epoch checkpoint (resume, seed); best weights saved atomically; "
-    "Dice with ignore_empty=False (no NaN for a class absent from a reference)",
+    "Dice with ignore_empty=False (no NaN for a class absent from a reference); multi-sequence inference "
+    "takes `image` as one multi-channel file or a list of per-sequence files (MONAI Label)",
     "0.1.0": "first release, generated from the PRISM task registry",
 }
 # The versions the bundles were tested with (fixed here, not read from the environment, so that the output
