@@ -34,7 +34,8 @@ VERSION = "0.2.0"
 CHANGELOG = {
     "0.2.0": "training resumes from an atomic per-epoch checkpoint (resume, seed); best weights saved atomically; "
     "Dice with ignore_empty=False (no NaN for a class absent from a reference); multi-sequence inference "
-    "takes `image` as one multi-channel file or a list of per-sequence files (MONAI Label)",
+    "takes `image` as one multi-channel file or a list of per-sequence files (MONAI Label); inference "
+    "output_values: dataset | channels (the labels MONAI Label reads)",
     "0.1.0": "first release, generated from the PRISM task registry",
 }
 # The versions the bundles were tested with (fixed here, not read from the environment, so that the output
