@@ -90,6 +90,24 @@ def test_labels_are_the_values_the_bundle_writes(tmp_path):
     assert set(mmwhs.labels.values()) == {205, 420, 500, 550, 600, 820, 850}
 
 
+def test_multi_sequence_bundle_takes_one_image(tmp_path):
+    brats = bundles.read_bundle(REPO / "bundles" / "prism_brats2021_tumour_seg")
+    assert brats.image_keys == ["image"] and list(brats.input_channels.values()) == ["T1", "T1ce", "T2", "FLAIR"]
+    assert brats.labels == {"ncr": 1, "ed": 2, "et": 4}
+    channels = bundles.read_bundle(REPO / "bundles" / "prism_brats2021_tumour_seg", {"output_values": "channels"})
+    assert channels.labels == {"ncr": 1, "ed": 2, "et": 3}
+
+
+def test_prepare_writes_source_weights_and_studies(tmp_path):
+    requests = check.prepare(tmp_path, ["prism_chaos_abdomen_seg", "prism_brats2021_tumour_seg"], TINY)
+    assert requests == [("prism_chaos_abdomen_seg", "case_1ch"), ("prism_brats2021_tumour_seg", "case_4ch")]
+    assert (tmp_path / "bundles" / "prism_amos_abdomen_seg" / "models" / "model.pt").is_file()
+    assert not (tmp_path / "bundles" / "prism_chaos_abdomen_seg" / "models" / "model.pt").exists()
+    assert nib.load(tmp_path / "studies" / "case_4ch.nii.gz").shape == (72, 60, 40, 4)
+    assert (tmp_path / "requests.txt").read_text().splitlines() == ["prism_chaos_abdomen_seg case_1ch",
+                                                                    "prism_brats2021_tumour_seg case_4ch"]  # fmt: skip
+
+
 def test_external_bundle_uses_its_source_weights(tmp_path):
     amos = _copy("prism_amos_abdomen_seg", tmp_path)
     chaos = _copy("prism_chaos_abdomen_seg", tmp_path)
@@ -129,6 +147,9 @@ def test_verify_catches_geometry_and_label_mistakes(tmp_path):
     nib.save(nib.Nifti1Image(bad_value, img.affine), tmp_path / "value.nii.gz")
     with pytest.raises(ValueError, match=r"label values \[0, 3, 205\]"):
         check.verify(study, tmp_path / "value.nii.gz", bundle, None, "prism_mmwhs_heart_seg")
+    nib.save(nib.Nifti1Image(good.astype(np.float32), img.affine), tmp_path / "float.nii.gz")
+    with pytest.raises(ValueError, match="not an integer type"):
+        check.verify(study, tmp_path / "float.nii.gz", bundle, None, "prism_mmwhs_heart_seg")
     nib.save(nib.Nifti1Image(good, np.eye(4)), tmp_path / "affine.nii.gz")
     with pytest.raises(ValueError, match="affine"):
         check.verify(study, tmp_path / "affine.nii.gz", bundle, None, "prism_mmwhs_heart_seg")

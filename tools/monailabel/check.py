@@ -1,12 +1,14 @@
 """Prepare and verify the MONAI Label serving check (``tools/monailabel/check.sh``); runs in the main environment.
 
-    python tools/monailabel/check.py prepare --workdir /tmp/ml_check --bundle prism_amos_abdomen_seg
+    python tools/monailabel/check.py prepare --workdir /tmp/ml_check --bundles prism_amos_abdomen_seg,...
     python tools/monailabel/check.py verify --image STUDY.nii.gz --label ANSWER.nii.gz --bundle_dir ... --info info.json
 
-``prepare`` copies the bundle (configs, metadata, licence; never the repository's weights), saves untrained
-weights of its network built with the check's overrides (the serving path is under test, not the model), and
-writes one study volume with an oblique, anisotropic, non-RAS affine so that a geometry mistake shows.
-``verify`` checks the answer: same shape and affine as the study, values among the bundle's label values.
+``prepare`` copies the bundles (configs, metadata, licence; never the repository's weights; an external
+bundle's source bundle too), saves untrained weights of each network built with the check's overrides (the
+serving path is under test, not the model), and writes one study per input channel count (4D for
+multi-sequence bundles) with an oblique, anisotropic, non-RAS affine so that a geometry mistake shows.
+``verify`` checks the answer: same shape and affine as the study, an integer type, values among the bundle's
+label values (and the server's ``/info/`` naming the same labels).
 """
 
 from __future__ import annotations
@@ -21,7 +23,13 @@ import nibabel as nib
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lib.bundles import read_bundle, save_untrained_weights  # noqa: E402
+from lib.bundles import (  # noqa: E402
+    INFERENCE_CONFIGS,
+    bundle_parser,
+    checkpoint_target,
+    read_bundle,
+    save_untrained_weights,
+)
 
 __all__ = ["TINY_OVERRIDES", "make_study", "prepare", "verify"]
 
@@ -31,8 +39,11 @@ TINY_OVERRIDES = {"feature_size": 12, "roi_size": [64, 64, 64], "pixdim": [3.0, 
                   "sw_overlap": 0.0}  # fmt: skip
 
 
-def make_study(out_file: Path, shape: tuple[int, int, int] = (72, 60, 40), seed: int = 0) -> Path:
-    """A smooth blob phantom with a rotated, anisotropic (1.2 x 1.5 x 3 mm), LPS-like affine."""
+def make_study(out_file: Path, shape: tuple[int, int, int] = (72, 60, 40), channels: int = 1, seed: int = 0) -> Path:
+    """A smooth blob phantom with a rotated, anisotropic (1.2 x 1.5 x 3 mm), LPS-like affine.
+
+    With ``channels`` > 1 the file is 4D (channels last on disk), one differently weighted copy per sequence.
+    """
     rng = np.random.default_rng(seed)
     grid = np.stack(np.meshgrid(*[np.linspace(-1, 1, s) for s in shape], indexing="ij"))
     volume = np.zeros(shape, np.float32)
@@ -40,6 +51,8 @@ def make_study(out_file: Path, shape: tuple[int, int, int] = (72, 60, 40), seed:
         centre = rng.uniform(-0.6, 0.6, 3)[:, None, None, None]
         radius = rng.uniform(0.15, 0.4)
         volume += rng.uniform(100, 600) * np.exp(-((grid - centre) ** 2).sum(0) / (2 * radius**2))
+    if channels > 1:
+        volume = np.stack([volume ** (1.0 + 0.1 * c) for c in range(channels)], axis=-1).astype(np.float32)
     angle = np.deg2rad(10.0)
     rotation = np.array([[np.cos(angle), -np.sin(angle), 0], [np.sin(angle), np.cos(angle), 0], [0, 0, 1]])
     affine = np.eye(4)
@@ -50,19 +63,43 @@ def make_study(out_file: Path, shape: tuple[int, int, int] = (72, 60, 40), seed:
     return out_file
 
 
-def prepare(workdir: Path, bundle: str, overrides: dict) -> None:
-    src = REPO / "bundles" / bundle
+def _copy_bundle(name: str, root: Path) -> Path:
+    src = REPO / "bundles" / name
     if not src.is_dir():
-        raise ValueError(f"--bundle: {src} is not a bundle folder")
-    dst = workdir / "bundles" / bundle
+        raise ValueError(f"--bundles: {src} is not a bundle folder")
+    dst = root / name
     shutil.rmtree(dst, ignore_errors=True)
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("*.pt", "eval", "runs"))
-    save_untrained_weights(dst, dst / "models" / "model.pt", overrides)
-    make_study(workdir / "studies" / "case001.nii.gz")
-    served = read_bundle(dst, overrides)
-    if not served.servable:
-        raise ValueError(f"{dst}: not servable: {served.problems}")
-    print(f"prepared {dst} (weights {served.checkpoint}) and {workdir / 'studies' / 'case001.nii.gz'}")
+    return Path(shutil.copytree(src, dst, ignore=shutil.ignore_patterns("*.pt", "eval", "runs")))
+
+
+def prepare(workdir: Path, names: list[str], overrides: dict) -> list[tuple[str, str]]:
+    """Copy the bundles (and the source bundle of an external one), write weights and one study per channel count.
+
+    Returns:
+        (bundle name, study id) pairs, also written to ``workdir/requests.txt`` for check.sh.
+    """
+    root = workdir / "bundles"
+    requests = []
+    for name in names:
+        dst = _copy_bundle(name, root)
+        config = next(dst / "configs" / c for c in INFERENCE_CONFIGS if (dst / "configs" / c).is_file())
+        ckpt = checkpoint_target(bundle_parser(config, dst, overrides), dst)
+        weights_bundle = ckpt.parent.parent  # the bundle whose network the weights belong to
+        if not weights_bundle.is_dir():
+            _copy_bundle(weights_bundle.name, root)
+        if not ckpt.is_file():
+            save_untrained_weights(weights_bundle, ckpt, overrides)
+        served = read_bundle(dst, overrides)
+        if not served.servable:
+            raise ValueError(f"{dst}: not servable: {served.problems}")
+        channels = len(served.input_channels) or 1
+        study = f"case_{channels}ch"
+        if not (workdir / "studies" / f"{study}.nii.gz").is_file():
+            make_study(workdir / "studies" / f"{study}.nii.gz", channels=channels)
+        requests.append((name, study))
+        print(f"prepared {name}: weights {served.checkpoint}, labels {served.labels}, study {study}")
+    (workdir / "requests.txt").write_text("".join(f"{n} {s}\n" for n, s in requests))
+    return requests
 
 
 def verify(image: Path, label: Path, bundle_dir: Path, info: Path | None, model: str) -> None:
@@ -73,6 +110,8 @@ def verify(image: Path, label: Path, bundle_dir: Path, info: Path | None, model:
         problems.append(f"label shape {lab.shape} != image shape {img.shape}")
     if not np.allclose(lab.affine, img.affine, atol=1e-3):
         problems.append(f"label affine\n{lab.affine}\n!= image affine\n{img.affine}")
+    if not np.issubdtype(lab.get_data_dtype(), np.integer):
+        problems.append(f"label dtype {lab.get_data_dtype()} is not an integer type")
     labels = read_bundle(bundle_dir).labels
     values = set(np.unique(np.asarray(lab.dataobj)).astype(int).tolist())
     if not values <= {0, *labels.values()}:
@@ -94,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("prepare")
     p.add_argument("--workdir", type=Path, required=True)
-    p.add_argument("--bundle", default="prism_amos_abdomen_seg")
+    p.add_argument("--bundles", default="prism_amos_abdomen_seg", help="comma-separated bundle names")
     p.add_argument("--overrides", default=json.dumps(TINY_OVERRIDES), help="JSON: the app's bundle_overrides")
     v = sub.add_parser("verify")
     v.add_argument("--image", type=Path, required=True)
@@ -104,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     v.add_argument("--model", default=None)
     args = parser.parse_args(argv)
     if args.command == "prepare":
-        prepare(args.workdir, args.bundle, json.loads(args.overrides))
+        prepare(args.workdir, [b.strip() for b in args.bundles.split(",") if b.strip()], json.loads(args.overrides))
     else:
         verify(args.image, args.label, args.bundle_dir, args.info, args.model or args.bundle_dir.name)
 

@@ -29,8 +29,8 @@ PIP=("$VENV_DIR/bin/python" -m pip install --progress-bar off)
 #    bundles' inference/train configs import (monai, nibabel, ignite, itk for DICOM series, ...).
 "${PIP[@]}" "monailabel==0.8.5" "pydicom<3" "numpy<2" "$TORCH_SPEC" "$TORCHVISION_SPEC" \
     "monai[einops]>=1.5,<1.7" "nibabel>=5.0" "pytorch-ignite>=0.4.11,<0.6" "fire>=0.5" "itk>=5.3" \
-    "pyyaml>=6" "scipy>=1.10" "jsonschema>=4" "nilearn>=0.10" "scikit-learn>=1.3" "tqdm>=4.60" "jinja2>=3.1" \
-    "tensorboard>=2.14"
+    "pyyaml>=6" "scipy>=1.10" "tqdm>=4.60"
+# (not jsonschema>=4: pydicom-seg 0.4.1 pins jsonschema<4; the project's other tools stay in the main environment)
 # 3. The project itself, without letting pip touch the pins above.
 "${PIP[@]}" --no-deps -e "$REPO_ROOT"
 

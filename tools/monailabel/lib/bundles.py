@@ -16,6 +16,8 @@ from typing import Any
 __all__ = [
     "INFERENCE_CONFIGS",
     "ServableBundle",
+    "bundle_parser",
+    "checkpoint_target",
     "discover_bundles",
     "parse_overrides",
     "read_bundle",
@@ -36,9 +38,9 @@ class ServableBundle:
         checkpoint: the weights inference loads: ``models/model.pt``, or for an external-evaluation bundle
             the source bundle's file its config names (``ckpt_path``).
         image_keys: the data keys the inference pre-processing loads; MONAI Label gives one key, ``image``.
-        labels: label name -> value in the saved label map (``post_processed_outputs`` of the metadata when
-            present, as the bundle maps channels back to the dataset's values, else ``outputs``), background
-            left out.
+        labels: label name -> value in the saved label map, background left out: ``post_processed_outputs`` of
+            the metadata (the dataset's values, which the bundle writes by default), or ``outputs`` (channel
+            indices) when the bundle has no post-processed outputs or ``output_values`` is ``channels``.
         input_channels: channel index -> sequence name the single ``image`` input must hold.
         problems: why the bundle cannot be served (empty when it can).
     """
@@ -77,7 +79,8 @@ def parse_overrides(text: str | None) -> dict[str, Any]:
     return value
 
 
-def _parser(config_file: Path, bundle_root: Path, overrides: Mapping[str, Any]):
+def bundle_parser(config_file: str | os.PathLike, bundle_root: str | os.PathLike, overrides: Mapping[str, Any]):
+    """A ``ConfigParser`` of ``config_file`` with ``bundle_root`` set and ``overrides`` applied, as the app sees it."""
     from monai.bundle import ConfigParser
 
     parser = ConfigParser()
@@ -89,19 +92,39 @@ def _parser(config_file: Path, bundle_root: Path, overrides: Mapping[str, Any]):
 
 
 def _load_keys(parser) -> list[str]:
-    """The keys of the first ``LoadImaged`` of the bundle's pre-processing (resolved, so references work)."""
+    """The data keys the bundle's pre-processing loads from (references resolved).
+
+    ``LoadImaged`` loads its ``keys``; ``prism.tasks.inputs.LoadSequencesd`` (multi-sequence bundles) loads a
+    multi-channel file or a list of files given under its ``image_key`` (default ``image``).
+    """
     transforms = parser.get("preprocessing#transforms") or []
     for i, t in enumerate(transforms):
-        if isinstance(t, Mapping) and str(t.get("_target_", "")).split(".")[-1] == "LoadImaged":
+        target = str(t.get("_target_", "")).split(".")[-1] if isinstance(t, Mapping) else ""
+        if target == "LoadImaged":
             keys = parser.get_parsed_content(f"preprocessing#transforms#{i}#keys", instantiate=False)
             return [keys] if isinstance(keys, str) else list(keys)
+        if target == "LoadSequencesd":
+            if "image_key" not in t:
+                return ["image"]
+            return [str(parser.get_parsed_content(f"preprocessing#transforms#{i}#image_key", instantiate=False))]
     return []
 
 
-def _labels(metadata: Mapping[str, Any]) -> dict[str, int]:
+def _labels(metadata: Mapping[str, Any], output_values: str) -> dict[str, int]:
+    """Label name -> value in the saved map: the dataset's values unless the bundle writes channel indices."""
     fmt = metadata.get("network_data_format", {})
-    pred = fmt.get("post_processed_outputs", {}).get("pred") or fmt.get("outputs", {}).get("pred", {})
+    pred = fmt.get("outputs", {}).get("pred", {})
+    if output_values != "channels":
+        pred = fmt.get("post_processed_outputs", {}).get("pred") or pred
     return {str(v).lower(): int(k) for k, v in pred.get("channel_def", {}).items() if str(v).lower() != "background"}
+
+
+def checkpoint_target(parser, bundle_root: Path) -> Path:
+    """The weights file the bundle's inference loads: its ``ckpt_path`` (an external-evaluation bundle names
+    the source bundle's), else ``models/model.pt`` as MONAI Label assumes."""
+    if "ckpt_path" in parser:
+        return Path(str(parser.get_parsed_content("ckpt_path"))).resolve()
+    return bundle_root / "models" / "model.pt"
 
 
 def read_bundle(path: str | os.PathLike, overrides: Mapping[str, Any] | None = None) -> ServableBundle:
@@ -128,26 +151,22 @@ def read_bundle(path: str | os.PathLike, overrides: Mapping[str, Any] | None = N
     bundle.config_file = configs[0]
     with open(meta_file) as f:
         metadata = json.load(f)
-    bundle.labels = _labels(metadata)
     inputs = metadata.get("network_data_format", {}).get("inputs", {})
     bundle.input_channels = dict(next(iter(inputs.values()), {}).get("channel_def", {}))
 
-    parser = _parser(bundle.config_file, path, overrides or {})
+    parser = bundle_parser(bundle.config_file, path, overrides or {})
+    output_values = parser.get_parsed_content("output_values") if "output_values" in parser else "dataset"
+    bundle.labels = _labels(metadata, str(output_values))
     bundle.image_keys = _load_keys(parser)
     if bundle.image_keys != ["image"]:
         bundle.problems.append(
             f"{bundle.config_file}: pre-processing loads keys {bundle.image_keys}, MONAI Label gives one key 'image'"
         )
-    own = path / "models" / "model.pt"
-    if own.is_file():
-        bundle.checkpoint = own
-    elif "ckpt_path" in parser:
-        ckpt = Path(str(parser.get_parsed_content("ckpt_path"))).resolve()
-        bundle.checkpoint = ckpt if ckpt.is_file() else None
-        if bundle.checkpoint is None:
-            bundle.problems.append(f"{path.name}: no weights at {ckpt} (train the bundle first)")
+    ckpt = checkpoint_target(parser, path)
+    if ckpt.is_file():
+        bundle.checkpoint = ckpt
     else:
-        bundle.problems.append(f"{own}: missing (train the bundle first)")
+        bundle.problems.append(f"{path.name}: no weights at {ckpt} (train the bundle first)")
     return bundle
 
 
@@ -201,7 +220,7 @@ def save_untrained_weights(
     if config is None:
         raise ValueError(f"{bundle}: no inference config")
     torch.manual_seed(seed)
-    network = _parser(config, bundle, overrides or {}).get_parsed_content("network_def")
+    network = bundle_parser(config, bundle, overrides or {}).get_parsed_content("network_def")
     out_file = Path(out_file)
     out_file.parent.mkdir(parents=True, exist_ok=True)
     torch.save(network.state_dict(), out_file)

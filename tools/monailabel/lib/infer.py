@@ -56,7 +56,7 @@ class PrismBundleInferTask(BundleInferTask):
     built, so a shrunk network matches shrunk weights; weights load strictly; an external-evaluation bundle
     uses the source bundle's ``models/model.pt`` its config names; ``label_names`` are the values in the
     returned label map (the bundle maps network channels back to the dataset's values, e.g. BraTS 1, 2, 4);
-    ``image_path`` is hidden from the pre-processing (monai 1.6 ``Spacingd``).
+    ``image_path`` is hidden from the pre-processing (monai 1.6 ``Spacingd``); label maps are written as int16.
 
     Args:
         bundle: the bundle as read by ``lib.bundles.read_bundle`` (must be servable).
@@ -80,6 +80,11 @@ class PrismBundleInferTask(BundleInferTask):
         for key, value in self._overrides.items():
             parser[key] = value
         return parser
+
+    def writer(self, data: dict[str, Any], extension: str | None = None, dtype: Any = None) -> tuple[Any, Any]:
+        """Write label maps as int16 (the bundles' own ``SaveImaged`` dtype) unless ``result_dtype`` asks otherwise;
+        MONAI Label would otherwise keep the float32 of the post-processing."""
+        return super().writer(data, extension, dtype if dtype is not None else data.get("result_dtype") or "int16")
 
     def pre_transforms(self, data: Any = None) -> Sequence[Callable]:
         return [_HideStrings(self.key_image), *super().pre_transforms(data), _RestoreStrings()]

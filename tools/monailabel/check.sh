@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# End-to-end check of the PRISM MONAI Label app: start the server on 127.0.0.1, ask it for one segmentation,
+# verify the label map (shape and affine of the study, values among the bundle's labels), stop the server.
+#
+# Usage: bash tools/monailabel/check.sh [WORKDIR]
+# Env:   MONAILABEL_VENV (default /tmp/monailabel-venv, made by setup_env.sh), PYTHON (the project's main
+#        environment, default python3), BUNDLES (comma-separated; default: a single-sequence, a multi-sequence
+#        with dataset label values, and an external-evaluation bundle), CHECK_TIMEOUT (seconds for server
+#        start-up and for each answer; default 300).
+# The network is shrunk (feature size 12, 3 mm voxels, 64^3 windows) and untrained: the serving path is
+# checked, not the model.
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+VENV="${MONAILABEL_VENV:-/tmp/monailabel-venv}"
+PYTHON="${PYTHON:-python3}"
+BUNDLES="${BUNDLES:-prism_amos_abdomen_seg,prism_brats2021_tumour_seg,prism_chaos_abdomen_seg}"
+LIMIT="${CHECK_TIMEOUT:-300}"
+WORK="${1:-$(mktemp -d /tmp/prism-monailabel-check.XXXXXX)}"
+OVERRIDES='{"feature_size": 12, "roi_size": [64, 64, 64], "pixdim": [3.0, 3.0, 3.0], "sw_batch_size": 1, "sw_overlap": 0.0}'
+HOST=127.0.0.1
+
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import monailabel" 2>/dev/null; then
+    echo "check.sh: no MONAI Label at $VENV (run tools/monailabel/setup_env.sh first)" >&2
+    exit 2
+fi
+mkdir -p "$WORK"
+SERVER_PID=""
+cleanup() {
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -- "-$SERVER_PID" 2>/dev/null || kill "$SERVER_PID" 2>/dev/null || true
+        for _ in $(seq 20); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.5; done
+        kill -9 -- "-$SERVER_PID" 2>/dev/null || true
+    fi
+}
+trap cleanup EXIT INT TERM
+
+t0=$(date +%s.%N)
+cd "$REPO_ROOT"
+timeout "$LIMIT" "$PYTHON" tools/monailabel/check.py prepare --workdir "$WORK" --bundles "$BUNDLES" \
+    --overrides "$OVERRIDES"
+t1=$(date +%s.%N)
+
+PORT=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# its own process group (setsid), so the exit trap stops the server and anything it started. Not through the
+# `monailabel` launcher script: it runs whichever `python` is first on PATH, prepends the venv's parent folder
+# to PYTHONPATH, and re-splits arguments on spaces (`$*`), which breaks the JSON overrides.
+setsid "$VENV/bin/python" -m monailabel.main start_server --app "$REPO_ROOT/tools/monailabel" --studies "$WORK/studies" \
+    --conf bundles "$WORK/bundles" --conf models "$BUNDLES" --conf bundle_overrides "$OVERRIDES" \
+    --host "$HOST" --port "$PORT" >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+deadline=$(( $(date +%s) + LIMIT ))
+until curl -sf "http://$HOST:$PORT/info/" -o "$WORK/info.json"; do
+    if ! kill -0 "$SERVER_PID" 2>/dev/null || [ "$(date +%s)" -ge "$deadline" ]; then
+        echo "check.sh: the server did not answer /info/ (log: $WORK/server.log)" >&2
+        tail -40 "$WORK/server.log" >&2
+        exit 1
+    fi
+    sleep 2
+done
+t2=$(date +%s.%N)
+
+fail() { echo "check.sh: $1 (log: $WORK/server.log)" >&2; tail -40 "$WORK/server.log" >&2; exit 1; }
+summary=()
+while read -r BUNDLE STUDY; do
+    for round in 1 2; do  # the second answer comes from the cached network: steady-state latency
+        s=$(date +%s.%N)
+        curl -sf --max-time "$LIMIT" -X POST "http://$HOST:$PORT/infer/$BUNDLE?image=$STUDY&output=image" \
+            -o "$WORK/$BUNDLE.$round.nii.gz" || fail "inference with $BUNDLE on $STUDY failed"
+        e=$(date +%s.%N)
+        summary+=("$(printf '%s on %s, request %d: %.1f s' "$BUNDLE" "$STUDY" "$round" "$(echo "$e - $s" | bc)")")
+    done
+    "$PYTHON" tools/monailabel/check.py verify --image "$WORK/studies/$STUDY.nii.gz" --label "$WORK/$BUNDLE.1.nii.gz" \
+        --bundle_dir "$WORK/bundles/$BUNDLE" --info "$WORK/info.json" --model "$BUNDLE"
+done <"$WORK/requests.txt"
+grep -o "Latencies => .*" "$WORK/server.log" || true
+printf 'prepare %.1f s, server start to /info/ %.1f s\n' "$(echo "$t1 - $t0" | bc)" "$(echo "$t2 - $t1" | bc)"
+printf '%s\n' "${summary[@]}"
+echo "check.sh: OK ($WORK)"
