@@ -162,7 +162,8 @@ def test_verify_catches_geometry_and_label_mistakes(tmp_path):
         check.verify(study, tmp_path / "good.nii.gz", bundle, info, "prism_mmwhs_heart_seg")
 
 
-def test_app_builds_a_strict_inference_task(tmp_path):
+def test_app_task_answers_in_the_study_geometry(tmp_path):
+    """In-process MONAI Label inference (no server): strict weights, image_path hidden from monai 1.6 Spacingd."""
     pytest.importorskip("monailabel", reason="MONAI Label is not installed here (tools/monailabel/setup_env.sh)")
     infer = _load("lib.infer", APP / "lib" / "infer.py")
     amos = _copy("prism_amos_abdomen_seg", tmp_path)
@@ -170,5 +171,7 @@ def test_app_builds_a_strict_inference_task(tmp_path):
     task = infer.PrismBundleInferTask(bundles.read_bundle(amos, TINY), {}, TINY)
     assert task.is_valid() and task.load_strict and task.labels["duodenum"] == 13
     assert task.bundle_config["feature_size"] == 12
-    network = task._get_network("cpu", {})
-    assert sum(p.numel() for p in network.parameters()) < 5_000_000
+    study = check.make_study(tmp_path / "case.nii.gz", shape=(40, 36, 24))
+    label_file, result = task({"image": str(study), "device": "cpu"})
+    assert result["label_names"] == task.labels
+    check.verify(study, Path(label_file), amos, None, amos.name)
