@@ -25,8 +25,8 @@ def corpus(tmp_path_factory) -> Path:
 
     root = tmp_path_factory.mktemp("corpus")
     simulate_corpus(root / "sim", subjects=2, seed=0, shape=32, spacing=6.0, sequences=["t1w_se", "t2w", "flair", "pdw"])
-    corpus_command(str(root / "sim"), out=str(root / "datalist.json"), val_fraction=0.5)
-    return root / "datalist.json"
+    corpus_command(str(root / "sim"), out=str(root / "lists" / "datalist.json"), val_fraction=0.5)
+    return root / "lists" / "datalist.json"
 
 
 def _overrides(run_dir: Path, datalist: Path, **extra) -> dict:
@@ -160,7 +160,7 @@ def test_train_tracking_resume_inference_export(corpus, tmp_path):
     # inference: features and a synthesis in a requested contrast, back in the input's space
     data = tmp_path / "nifti"
     data.mkdir()
-    source = sorted(Path(corpus).parent.glob("sim/sub-001/anat/*T2w.nii.gz"))[0]
+    source = sorted(Path(corpus).parent.parent.glob("sim/sub-001/anat/*T2w.nii.gz"))[0]
     (data / source.name).symlink_to(source)
     out = tmp_path / "inference"
     wf = _workflow(

@@ -28,8 +28,8 @@ def datalist(tmp_path_factory) -> Path:
 
     root = tmp_path_factory.mktemp("corpus")
     simulate_corpus(root / "sim", subjects=2, seed=1, shape=32, spacing=6.0, sequences=["t1w_se", "t2w", "flair", "pdw"])
-    corpus_command(str(root / "sim"), out=str(root / "datalist.json"), val_fraction=0.5)
-    return root / "datalist.json"
+    corpus_command(str(root / "sim"), out=str(root / "lists" / "datalist.json"), val_fraction=0.5)
+    return root / "lists" / "datalist.json"
 
 
 def _args(run_dir: Path, datalist: Path, epochs: int) -> list[str]:

@@ -5,7 +5,7 @@ Everything goes through the public pieces a user would run: :func:`prism.data.si
 ``ConfigWorkflow`` with ordinary config overrides (the same as ``python -m monai.bundle run ... --id value``),
 and ``prism export-encoder``. Outputs under ``--out``:
 
-- ``corpus/`` simulated BIDS-style NIfTI with JSON sidecars, ``datalist.json``;
+- ``corpus/`` simulated BIDS-style NIfTI with JSON sidecars, ``datalist/datalist.json``;
 - ``run/eval/loss_curves.png`` and ``loss_history.csv``, ``run/eval/tensorboard/``;
 - ``run/models/checkpoint_iter*.pt`` (resumable) and ``run/models/model.pt``;
 - ``encoder.pt``: the encoder in the format the downstream bundles load.
@@ -131,7 +131,9 @@ def demo(
     if not (bundle / "configs" / "train.yaml").is_file():
         raise ValueError(f"prism demo: no bundle at {bundle} (configs/train.yaml missing); pass --bundle_dir.")
     out_dir = Path(out).resolve()
-    corpus, datalist, run_dir = out_dir / "corpus", out_dir / "datalist.json", out_dir / "run"
+    # the datalist sits in its own folder: next to the corpus, record values such as dataset="corpus" would name
+    # existing paths (harmless for prism.data.datalist.load_datalist, which the bundle uses, but warned about)
+    corpus, datalist, run_dir = out_dir / "corpus", out_dir / "datalist" / "datalist.json", out_dir / "run"
     if run_dir.exists() and fresh:
         if not (run_dir / _MARKER).exists():
             raise ValueError(f"prism demo: {run_dir} exists and was not made by prism demo; choose another --out.")
