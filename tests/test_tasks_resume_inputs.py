@@ -8,7 +8,7 @@ from ignite.engine import Engine, Events
 from monai.handlers import EarlyStopHandler
 
 from prism.tasks.inputs import LoadSequencesd
-from prism.tasks.resume import BestWeightsSaver, ValidationState
+from prism.tasks.resume import BestWeightsSaver, ValidationState, resume_path
 
 
 def _evaluator(scores: list[float]) -> Engine:
@@ -80,3 +80,13 @@ def test_load_sequences_rejects_bad_arguments():
         LoadSequencesd(["t2", "adc"], channels=["T2"])
     with pytest.raises(ValueError, match="also a sequence key"):
         LoadSequencesd(["image", "adc"])
+
+
+def test_resume_path_picks_the_newest_checkpoint_or_refuses_leftovers(tmp_path):
+    assert resume_path(tmp_path / "missing") is None and resume_path(tmp_path, resume=False) is None
+    for iteration in (4, 12):
+        torch.save({}, tmp_path / f"checkpoint_iter{iteration:09d}.pt")
+    (tmp_path / ".checkpoint_iter000000016.pt.tmp1").write_bytes(b"half")  # an interrupted save does not count
+    assert resume_path(tmp_path).endswith("checkpoint_iter000000012.pt")
+    with pytest.raises(ValueError, match=r"earlier run \(checkpoint_iter000000004.pt, checkpoint_iter000000012.pt\)"):
+        resume_path(tmp_path, resume=False)

@@ -20,11 +20,31 @@ from typing import Any
 import torch
 from ignite.engine import Engine, Events
 
-from prism.engines.checkpoint import atomic_save
+from prism.engines.checkpoint import CHECKPOINT_PATTERN, atomic_save, latest_checkpoint
 
-__all__ = ["BestWeightsSaver", "ValidationState"]
+__all__ = ["BestWeightsSaver", "ValidationState", "resume_path"]
 
 logger = logging.getLogger(__name__)
+
+
+def resume_path(ckpt_dir: str | os.PathLike, resume: bool = True) -> str | None:
+    """The checkpoint a training run starts from: the newest in ``ckpt_dir`` when ``resume``, else None.
+
+    Raises:
+        ValueError: when ``resume`` is false but ``ckpt_dir`` holds checkpoints of an earlier run. The rolling
+            saver keeps the highest iteration, so such a file would outlive the new run's checkpoints and a later
+            resume would pick it; it is the user's to delete or move, not this run's.
+    """
+    if resume:
+        return latest_checkpoint(ckpt_dir)
+    folder = Path(ckpt_dir)
+    old = sorted(p.name for p in folder.iterdir() if CHECKPOINT_PATTERN.match(p.name)) if folder.is_dir() else []
+    if old:
+        raise ValueError(
+            f"{folder}: holds checkpoint(s) of an earlier run ({', '.join(old)}) while resume is false; delete or "
+            "move them to start over, or resume from them (resume: true)."
+        )
+    return None
 
 
 def _unwrap(network: torch.nn.Module) -> torch.nn.Module:
