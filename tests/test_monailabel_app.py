@@ -98,14 +98,27 @@ def test_multi_sequence_bundle_takes_one_image(tmp_path):
     assert channels.labels == {"ncr": 1, "ed": 2, "et": 3}
 
 
+def test_training_only_for_bundles_that_load_image_and_label():
+    names = "amos_abdomen_seg,brats2021_tumour_seg,chaos_abdomen_seg"
+    found = {b.name: b for b in bundles.discover_bundles(REPO / "bundles", names)}
+    assert found["prism_amos_abdomen_seg"].train_config.name == "train.yaml"
+    assert found["prism_brats2021_tumour_seg"].train_config is None  # training datalist names each sequence
+    assert found["prism_chaos_abdomen_seg"].train_config is None  # external: no training
+
+
 def test_prepare_writes_source_weights_and_studies(tmp_path):
-    requests = check.prepare(tmp_path, ["prism_chaos_abdomen_seg", "prism_brats2021_tumour_seg"], TINY)
-    assert requests == [("prism_chaos_abdomen_seg", "case_1ch"), ("prism_brats2021_tumour_seg", "case_4ch")]
+    with pytest.raises(ValueError, match="cannot train prism_chaos_abdomen_seg"):
+        check.prepare(tmp_path / "x", ["prism_chaos_abdomen_seg"], TINY, train="prism_chaos_abdomen_seg")
+    names = ["prism_chaos_abdomen_seg", "prism_brats2021_tumour_seg", "prism_mmwhs_heart_seg"]
+    requests = check.prepare(tmp_path, names, TINY, train="prism_mmwhs_heart_seg")
+    assert requests == list(zip(names, ["case_1ch", "case_4ch", "case_1ch"]))
+    for name in ("train00", "train01"):  # labelled with MM-WHS values, as a Slicer user would against /info/
+        values = np.unique(np.asarray(nib.load(tmp_path / "studies" / "labels" / "final" / f"{name}.nii.gz").dataobj))
+        assert values.tolist() == [0, 205, 850]
     assert (tmp_path / "bundles" / "prism_amos_abdomen_seg" / "models" / "model.pt").is_file()
     assert not (tmp_path / "bundles" / "prism_chaos_abdomen_seg" / "models" / "model.pt").exists()
     assert nib.load(tmp_path / "studies" / "case_4ch.nii.gz").shape == (72, 60, 40, 4)
-    assert (tmp_path / "requests.txt").read_text().splitlines() == ["prism_chaos_abdomen_seg case_1ch",
-                                                                    "prism_brats2021_tumour_seg case_4ch"]  # fmt: skip
+    assert (tmp_path / "requests.txt").read_text().splitlines() == [f"{n} {s}" for n, s in requests]
 
 
 def test_external_bundle_uses_its_source_weights(tmp_path):
@@ -175,3 +188,24 @@ def test_app_task_answers_in_the_study_geometry(tmp_path):
     label_file, result = task({"image": str(study), "device": "cpu"})
     assert result["label_names"] == task.labels
     check.verify(study, Path(label_file), amos, None, amos.name)
+
+
+def test_app_trains_from_the_datastore(tmp_path):
+    """MONAI Label's BundleTrainTask runs the bundle's train.yaml on its datastore and rewrites models/model.pt."""
+    pytest.importorskip("monailabel", reason="MONAI Label is not installed here (tools/monailabel/setup_env.sh)")
+    from monailabel.datastore.local import LocalDatastore
+
+    train = _load("lib.train", APP / "lib" / "train.py")
+    amos = _copy("prism_amos_abdomen_seg", tmp_path)
+    weights = bundles.save_untrained_weights(amos, amos / "models" / "model.pt", TINY)
+    before = torch.load(weights, weights_only=True)
+    check.add_training_studies(tmp_path / "studies", bundles.read_bundle(amos, TINY).labels)
+    datastore = LocalDatastore(str(tmp_path / "studies"), extensions=["*.nii.gz"], auto_reload=False)
+    assert len(datastore.datalist()) == 2
+    overrides = {**TINY, "pretrained_source": "scratch", "num_workers": 0, "cache_rate": 0.0, "batch_size": 1,
+                 "num_samples": 1}  # fmt: skip
+    task = train.PrismBundleTrainTask(bundles.read_bundle(amos, TINY), {}, overrides)
+    request = {"model": amos.name, "max_epochs": 1, "val_split": 0.5, "device": "cpu", "multi_gpu": False}
+    task(request, datastore)
+    after = torch.load(weights, weights_only=True)
+    assert after.keys() == before.keys() and any(not torch.equal(after[k], before[k]) for k in before)

@@ -17,6 +17,7 @@ import argparse
 import json
 import shutil
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import nibabel as nib
@@ -31,7 +32,7 @@ from lib.bundles import (  # noqa: E402
     save_untrained_weights,
 )
 
-__all__ = ["TINY_OVERRIDES", "make_study", "prepare", "verify"]
+__all__ = ["TINY_OVERRIDES", "add_training_studies", "make_study", "prepare", "verify"]
 
 REPO = Path(__file__).resolve().parents[2]
 # The check's network: SwinUNETR at feature size 12 and coarse voxels, so a CPU answers in seconds.
@@ -72,8 +73,28 @@ def _copy_bundle(name: str, root: Path) -> Path:
     return Path(shutil.copytree(src, dst, ignore=shutil.ignore_patterns("*.pt", "eval", "runs")))
 
 
-def prepare(workdir: Path, names: list[str], overrides: dict) -> list[tuple[str, str]]:
-    """Copy the bundles (and the source bundle of an external one), write weights and one study per channel count.
+def add_training_studies(studies: Path, labels: Mapping[str, int], count: int = 2) -> list[Path]:
+    """Single-channel studies with label maps in MONAI Label's local datastore layout (``labels/final``).
+
+    The label map marks the brightest fifth with the first of ``labels``' values and the next fifth with the
+    last one: the dataset's values, as a user labelling in 3D Slicer against the server's label names would.
+    """
+    values = list(labels.values())
+    (studies / "labels" / "final").mkdir(parents=True, exist_ok=True)
+    written = []
+    for i in range(count):
+        image = make_study(studies / f"train{i:02d}.nii.gz", shape=(48, 40, 32), seed=i + 1)
+        data = np.asarray(nib.load(image).dataobj)
+        hi, mid = np.percentile(data, 80), np.percentile(data, 60)
+        label = np.where(data > hi, values[0], np.where(data > mid, values[-1], 0)).astype(np.int16)
+        nib.save(nib.Nifti1Image(label, nib.load(image).affine), studies / "labels" / "final" / image.name)
+        written.append(image)
+    return written
+
+
+def prepare(workdir: Path, names: list[str], overrides: dict, train: str | None = None) -> list[tuple[str, str]]:
+    """Copy the bundles (and the source bundle of an external one), write weights and one study per channel count;
+    with ``train`` (one of ``names``), also labelled studies for MONAI Label to train it on.
 
     Returns:
         (bundle name, study id) pairs, also written to ``workdir/requests.txt`` for check.sh.
@@ -99,6 +120,13 @@ def prepare(workdir: Path, names: list[str], overrides: dict) -> list[tuple[str,
         requests.append((name, study))
         print(f"prepared {name}: weights {served.checkpoint}, labels {served.labels}, study {study}")
     (workdir / "requests.txt").write_text("".join(f"{n} {s}\n" for n, s in requests))
+    if train:
+        if train not in names:
+            raise ValueError(f"--train_bundle: {train!r} is not among --bundles {names}")
+        bundle = read_bundle(root / train, overrides)
+        if bundle.train_config is None:
+            raise ValueError(f"--train_bundle: MONAI Label cannot train {train} (multi-sequence or external)")
+        add_training_studies(workdir / "studies", bundle.labels)
     return requests
 
 
@@ -135,6 +163,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workdir", type=Path, required=True)
     p.add_argument("--bundles", default="prism_amos_abdomen_seg", help="comma-separated bundle names")
     p.add_argument("--overrides", default=json.dumps(TINY_OVERRIDES), help="JSON: the app's bundle_overrides")
+    p.add_argument("--train_bundle", default=None, help="also write labelled studies to train this bundle on")
     v = sub.add_parser("verify")
     v.add_argument("--image", type=Path, required=True)
     v.add_argument("--label", type=Path, required=True)
@@ -143,7 +172,8 @@ def main(argv: list[str] | None = None) -> None:
     v.add_argument("--model", default=None)
     args = parser.parse_args(argv)
     if args.command == "prepare":
-        prepare(args.workdir, [b.strip() for b in args.bundles.split(",") if b.strip()], json.loads(args.overrides))
+        names = [b.strip() for b in args.bundles.split(",") if b.strip()]
+        prepare(args.workdir, names, json.loads(args.overrides), args.train_bundle)
     else:
         verify(args.image, args.label, args.bundle_dir, args.info, args.model or args.bundle_dir.name)
 

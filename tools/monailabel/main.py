@@ -9,6 +9,8 @@ Options (``--conf NAME VALUE``):
     bundle_overrides: JSON object of bundle config ids -> values applied to every served bundle, e.g.
         ``{"feature_size": 12}`` for weights trained with that override. The network is built with them, so
         they must match the weights (loading is strict).
+    train_overrides: JSON object merged over ``bundle_overrides`` for training only, e.g.
+        ``{"pretrained_source": "scratch", "num_workers": 0}``.
     preload: ``true`` to load the networks at start-up (MONAI Label's own option).
 """
 
@@ -19,9 +21,11 @@ from pathlib import Path
 
 from monailabel.interfaces.app import MONAILabelApp
 from monailabel.interfaces.tasks.infer_v2 import InferTask
+from monailabel.interfaces.tasks.train import TrainTask
 
 from lib.bundles import discover_bundles, parse_overrides
 from lib.infer import PrismBundleInferTask
+from lib.train import PrismBundleTrainTask
 
 __all__ = ["PrismApp"]
 
@@ -30,10 +34,12 @@ _DEFAULT_BUNDLES = Path(__file__).resolve().parents[2] / "bundles"
 
 
 class PrismApp(MONAILabelApp):
-    """Registers a ``PrismBundleInferTask`` per servable PRISM bundle; never fetches a model-zoo index or weights."""
+    """Registers a ``PrismBundleInferTask`` per servable PRISM bundle and a ``PrismBundleTrainTask`` per trainable
+    one (single-sequence bundles with a train config); never fetches a model-zoo index or weights."""
 
     def __init__(self, app_dir: str, studies: str, conf: dict[str, str]) -> None:
         self.overrides = parse_overrides(conf.get("bundle_overrides"))
+        self.train_overrides = {**self.overrides, **parse_overrides(conf.get("train_overrides"))}
         self.bundles = discover_bundles(conf.get("bundles") or _DEFAULT_BUNDLES, conf.get("models", "all"),
                                         self.overrides)  # fmt: skip
         super().__init__(
@@ -58,3 +64,14 @@ class PrismApp(MONAILabelApp):
         if not infers:
             logger.warning("No PRISM bundle can be served: train one (models/model.pt) or check --conf bundles")
         return infers
+
+    def init_trainers(self) -> dict[str, TrainTask]:
+        trainers: dict[str, TrainTask] = {}
+        for bundle in self.bundles:
+            if bundle.train_config is None:
+                logger.info("No MONAI Label training for %s (multi-sequence or external bundle)", bundle.name)
+                continue
+            task = PrismBundleTrainTask(bundle, self.conf, self.train_overrides)
+            if task.is_valid():
+                trainers[bundle.name] = task
+        return trainers

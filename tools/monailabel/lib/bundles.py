@@ -15,6 +15,7 @@ from typing import Any
 
 __all__ = [
     "INFERENCE_CONFIGS",
+    "TRAIN_CONFIGS",
     "ServableBundle",
     "bundle_parser",
     "checkpoint_target",
@@ -25,6 +26,7 @@ __all__ = [
 ]
 
 INFERENCE_CONFIGS = ("inference.json", "inference.yaml")  # the order MONAI Label's BundleInferTask looks in
+TRAIN_CONFIGS = ("train.json", "train.yaml")  # and BundleTrainTask
 
 
 @dataclass
@@ -43,6 +45,9 @@ class ServableBundle:
             indices) when the bundle has no post-processed outputs or ``output_values`` is ``channels``.
         input_channels: channel index -> sequence name the single ``image`` input must hold.
         problems: why the bundle cannot be served (empty when it can).
+        train_config: its ``configs/train.(json|yaml)`` when MONAI Label can train it: the training transforms
+            load ``image`` and ``label``, the keys of MONAI Label's datastore (not so for multi-sequence
+            bundles, whose training datalist names each sequence, nor for external bundles, which have none).
     """
 
     name: str
@@ -53,6 +58,7 @@ class ServableBundle:
     labels: dict[str, int] = field(default_factory=dict)
     input_channels: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    train_config: Path | None = None
 
     @property
     def servable(self) -> bool:
@@ -91,22 +97,22 @@ def bundle_parser(config_file: str | os.PathLike, bundle_root: str | os.PathLike
     return parser
 
 
-def _load_keys(parser) -> list[str]:
-    """The data keys the bundle's pre-processing loads from (references resolved).
+def _load_keys(parser, transforms_id: str = "preprocessing#transforms") -> list[str]:
+    """The data keys a transform list of the bundle loads from (references resolved).
 
     ``LoadImaged`` loads its ``keys``; ``prism.tasks.inputs.LoadSequencesd`` (multi-sequence bundles) loads a
     multi-channel file or a list of files given under its ``image_key`` (default ``image``).
     """
-    transforms = parser.get("preprocessing#transforms") or []
+    transforms = parser.get(transforms_id) or []
     for i, t in enumerate(transforms):
         target = str(t.get("_target_", "")).split(".")[-1] if isinstance(t, Mapping) else ""
         if target == "LoadImaged":
-            keys = parser.get_parsed_content(f"preprocessing#transforms#{i}#keys", instantiate=False)
+            keys = parser.get_parsed_content(f"{transforms_id}#{i}#keys", instantiate=False)
             return [keys] if isinstance(keys, str) else list(keys)
         if target == "LoadSequencesd":
             if "image_key" not in t:
                 return ["image"]
-            return [str(parser.get_parsed_content(f"preprocessing#transforms#{i}#image_key", instantiate=False))]
+            return [str(parser.get_parsed_content(f"{transforms_id}#{i}#image_key", instantiate=False))]
     return []
 
 
@@ -162,6 +168,10 @@ def read_bundle(path: str | os.PathLike, overrides: Mapping[str, Any] | None = N
         bundle.problems.append(
             f"{bundle.config_file}: pre-processing loads keys {bundle.image_keys}, MONAI Label gives one key 'image'"
         )
+    train = next((path / "configs" / c for c in TRAIN_CONFIGS if (path / "configs" / c).is_file()), None)
+    if train is not None:
+        train_keys = _load_keys(bundle_parser(train, path, {}), "train#deterministic_transforms")
+        bundle.train_config = train if sorted(train_keys) == ["image", "label"] else None
     ckpt = checkpoint_target(parser, path)
     if ckpt.is_file():
         bundle.checkpoint = ckpt
