@@ -102,7 +102,7 @@ def test_train_evaluate_infer(name, corpus, workspace):
     assert rows[0] == ["filename", *[f"class{i}" for i in range(len(task.labels))], "mean"]
     assert [Path(r[0]).parent.name for r in rows[1:]] == [e["case"] for e in datalist[split]]
     dice = np.array([r[1:] for r in rows[1:]], dtype=float)
-    assert np.all((dice[~np.isnan(dice)] >= 0) & (dice[~np.isnan(dice)] <= 1))
+    assert np.isfinite(dice).all() and np.all((dice >= 0) & (dice <= 1))  # ignore_empty=False: never NaN
     if task.regions:
         assert _read_csv(bundle / "eval" / "val_region_dice_raw.csv")[0] == ["filename", "class0", "class1",
                                                                              "class2", "mean"]  # fmt: skip
