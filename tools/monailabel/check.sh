@@ -8,10 +8,13 @@
 #        with dataset label values, and an external-evaluation bundle), CHECK_TIMEOUT (seconds for server
 #        start-up and for each answer; default 300), TRAIN_BUNDLE (one of BUNDLES that MONAI Label then trains
 #        for one epoch on two labelled studies and serves again; default prism_amos_abdomen_seg; empty: no
-#        training).
+#        training), CHECK_TOTAL (seconds for the whole script, default 1800).
 # The network is shrunk (feature size 12, 3 mm voxels, 64^3 windows) and untrained: the serving path is
 # checked, not the model.
 set -euo pipefail
+if [ -z "${_PRISM_CHECK_BOUNDED:-}" ]; then  # the whole run under one time limit; TERM runs the cleanup trap
+    _PRISM_CHECK_BOUNDED=1 exec timeout --signal=TERM --kill-after=60 "${CHECK_TOTAL:-1800}" bash "$0" "$@"
+fi
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="${MONAILABEL_VENV:-/tmp/monailabel-venv}"
@@ -38,7 +41,8 @@ cleanup() {
         kill -9 -- "-$SERVER_PID" 2>/dev/null || true
     fi
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'echo "check.sh: stopped (time limit or signal)" >&2; exit 124' INT TERM
 
 t0=$(date +%s.%N)
 cd "$REPO_ROOT"
