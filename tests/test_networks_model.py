@@ -74,7 +74,7 @@ def test_swin_b_full_size_parameter_counts():
     count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     assert count(model.encoder.swinViT) == 8_062_002
     assert count(model.encoder) == 10_428_210
-    assert count(model) == 27_922_427
+    assert count(model) == 30_512_890  # shared skip-connected synthesis decoder
     # Same backbone as MONAI's SwinUNETR(feature_size=48).
     ref = SwinUNETR(in_channels=1, out_channels=2, feature_size=48)
     assert count(ref.swinViT) == count(model.encoder.swinViT)
@@ -83,14 +83,14 @@ def test_swin_b_full_size_parameter_counts():
 def test_swin_l_full_size_parameter_counts():
     model = build_prism("swin_l")
     assert sum(p.numel() for p in model.encoder.swinViT.parameters()) == 38_796_786
-    assert sum(p.numel() for p in model.parameters()) == 113_873_651
+    assert sum(p.numel() for p in model.parameters()) == 123_278_578
 
 
 @pytest.mark.slow
 def test_swin_h_full_size_parameter_counts():
     model = build_prism("swin_h")
     assert sum(p.numel() for p in model.encoder.swinViT.parameters()) == 239_485_794
-    assert sum(p.numel() for p in model.parameters()) == 532_262_867
+    assert sum(p.numel() for p in model.parameters()) == 568_166_866
 
 
 def test_state_dict_keys_match_swinunetr():
@@ -162,10 +162,13 @@ def test_gradients_reach_every_part_from_its_loss():
     x = torch.randn(2, 1, SIZE, SIZE, SIZE)
     encoder_parts = {"encoder.swinViT", "encoder.ana_branch", "encoder.seq_branch", "encoder.aggregate"}
 
-    # Reconstruction: encoder (all of it, via fused) + recon head, nothing else.
+    # Reconstruction: encoder (swinViT and both branches) + recon head (own P-space code) + the shared translator
+    # decoder (everything but the z mapping); ``fused``/aggregate is for the discriminator only.
     grads = _grads(model, reconstruction_loss(model.reconstruct(model.encode(x)), x))
-    assert _parts_reached(grads) == encoder_parts | {"recon_head"}
+    assert _parts_reached(grads) == encoder_parts - {"encoder.aggregate"} | {"recon_head", "translator"}
     assert all(g for n, g in grads.items() if n.startswith("recon_head."))
+    assert all(g for n, g in grads.items() if n.startswith("translator.") and not n.startswith("translator.mapping."))
+    assert not any(g for n, g in grads.items() if n.startswith("translator.mapping."))
 
     # Generator adversarial: translator (every parameter) and encoder, through the re-encoded translation.
     feats = model.encode(x)
@@ -220,6 +223,37 @@ def test_translation_depends_on_z():
         a = model.translate(feats, torch.randn(1, 128))
         b = model.translate(feats, torch.randn(1, 128))
     assert not torch.allclose(a, b)
+    assert (a - b).abs().mean() > 1e-3 * a.abs().mean()
+
+
+def test_reconstruction_and_translation_share_one_decoder():
+    model = _tiny()
+    decoder = {id(p) for p in model.translator.decoder.parameters()}
+    assert decoder and not decoder & {id(p) for p in model.recon_head.parameters()}
+    # Reconstruction is the shared synthesis with the image's own P-space code instead of mapping(z).
+    with torch.no_grad():
+        feats = model.encode(torch.randn(2, 1, SIZE, SIZE, SIZE))
+        own = model.recon_head(feats.f_seq)
+        skips = feats.hidden_states[3::-1]
+        assert torch.allclose(model.reconstruct(feats), model.translator.synthesise(feats.f_ana, feats.f_seq, own, skips))
+
+
+@pytest.mark.parametrize("skips", [True, False])
+def test_translation_carries_the_anatomy_of_its_input(skips):
+    # The fault this guards against: translations of two different images differing by ~0.002 (the decoder ignored
+    # its input), which left the contrastive positive pair without anatomy. Seeded, at initialisation.
+    model = _tiny(decoder_skips=skips).eval()
+    torch.manual_seed(1)
+    x1, x2 = torch.randn(1, 1, SIZE, SIZE, SIZE), torch.randn(1, 1, SIZE, SIZE, SIZE)
+    z = torch.randn(1, 128)
+    with torch.no_grad():
+        t1, t2 = model.translate(model.encode(x1), z), model.translate(model.encode(x2), z)
+    between_inputs = (t1 - t2).abs().mean()
+    if skips:  # default: measured 0.17 between translations vs. 1.12 between inputs, output scale 0.13
+        assert between_inputs > 0.05 * (x1 - x2).abs().mean()
+        assert between_inputs > 0.5 * t1.abs().mean()
+    else:  # the deepest map alone is one voxel at 32^3: little anatomy gets through (why skips are the default)
+        assert between_inputs < 0.02 * (x1 - x2).abs().mean()
 
 
 def test_downstream_encoders():

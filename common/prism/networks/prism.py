@@ -4,7 +4,7 @@ A pretraining step uses it like this (losses in :mod:`prism.losses`)::
 
     feats = model.encode(masked)                         # EncoderFeatures
     recon = model.reconstruct(feats)                     # L1 vs. the unmasked image
-    fake = model.translate(model.encode(x), model.sample_z(b))
+    fake = model.translate(model.encode(x), model.sample_z(b))   # same decoder, sampled P-space code
     fake_feats = model.encode(fake)                      # re-encoded translation
     model.discriminate(fake_feats)                       # adversarial (generator / discriminator steps)
     model.predict_acquisition(feats), model.predict_region(feats)   # metadata loss
@@ -22,7 +22,13 @@ import torch.nn.functional as F
 from prism.networks.acquisition import ACQUISITION_PARAMETERS, BODY_REGIONS
 from prism.networks.blocks import MLP, global_pool
 from prism.networks.encoder import EncoderFeatures, PrismEncoder
-from prism.networks.heads import LatentDiscriminator, PSpaceTranslator, ReconstructionHead, default_decoder_channels
+from prism.networks.heads import (
+    LatentDiscriminator,
+    PSpaceTranslator,
+    ReconstructionHead,
+    default_decoder_channels,
+    default_skip_channels,
+)
 
 __all__ = ["PrismPretrainModel"]
 
@@ -33,9 +39,12 @@ class PrismPretrainModel(nn.Module):
     Data flow: ``encoder`` (:class:`PrismEncoder`) gives the 5 Swin maps, f_ana and f_seq from the deepest map,
     and their aggregation ``fused``. Then:
 
-    - ``recon_head`` (transposed convolutions): fused -> image (masked image reconstruction);
-    - ``translator`` (P-space): z -> mapping MLP -> f_p, fused with f_seq, aggregated with f_ana, decoded by
-      StyleGAN2-style modulated convolutions -> image in a sampled contrast;
+    - ``translator`` (P-space): the ONE synthesis decoder shared by reconstruction and translation. A P-space
+      code f_p is fused with f_seq, aggregated with f_ana, and a StyleGAN2-style modulated decoder (reading the
+      shallower encoder hidden states as skip connections) synthesises the image. Translation: f_p = mapping(z),
+      z ~ N(0, I), an image in a sampled contrast. Reconstruction: the image's own code from ``recon_head``;
+    - ``recon_head``: pooled f_seq -> the image's own P-space code (masked image reconstruction goes through the
+      translator's decoder with it, so the reconstruction L1 teaches the translation decoder the anatomy);
     - ``discriminator``: pooled fused latent of a (re-)encoded image -> real/fake logit;
     - ``acquisition_head``: pooled f_seq -> normalised (TR, TE, FA);
     - ``region_head``: pooled f_ana -> body-region logits;
@@ -47,8 +56,11 @@ class PrismPretrainModel(nn.Module):
         in_channels: image channels.
         feature_size, depths, num_heads, window_size, patch_size, mlp_ratio, qkv_bias, drop_rate, attn_drop_rate,
             dropout_path_rate, use_checkpoint, use_v2, branch_channels: see :class:`PrismEncoder`.
-        decoder_channels: widths of the reconstruction and translation decoders after each of the 5 upsamplings
+        decoder_channels: widths of the shared synthesis decoder after each of the 5 upsamplings
             (default: halve from 16F, e.g. 384, 192, 96, 48, 24 for F = 48).
+        decoder_skips: let the decoder read the encoder hidden states at input / 16 .. / 2 (skip connections).
+            Without them the anatomy reaches the decoder only through the deepest map (input / 32: one voxel for
+            a 32^3 crop), and translations of different images hardly differ.
         z_dim: width of the P-space noise z.
         p_dim: width of f_p.
         mapping_layers: depth of the mapping MLP.
@@ -82,6 +94,7 @@ class PrismPretrainModel(nn.Module):
         use_v2: bool = False,
         branch_channels: int | None = None,
         decoder_channels: Sequence[int] | None = None,
+        decoder_skips: bool = True,
         z_dim: int = 128,
         p_dim: int = 256,
         mapping_layers: int = 4,
@@ -113,7 +126,8 @@ class PrismPretrainModel(nn.Module):
         latent = self.encoder.latent_channels
         branch = self.encoder.branch_channels
         decoder_channels = default_decoder_channels(latent) if decoder_channels is None else tuple(decoder_channels)
-        self.recon_head = ReconstructionHead(latent, in_channels, decoder_channels)
+        self.decoder_skips = decoder_skips
+        self.recon_head = ReconstructionHead(branch, p_dim, (head_hidden,))
         self.translator = PSpaceTranslator(
             branch_channels=branch,
             latent_channels=latent,
@@ -123,6 +137,7 @@ class PrismPretrainModel(nn.Module):
             mapping_layers=mapping_layers,
             style_dim=style_dim,
             decoder_channels=decoder_channels,
+            skip_channels=default_skip_channels(feature_size) if decoder_skips else None,
         )
         self.discriminator = LatentDiscriminator(latent, (head_hidden, head_hidden))
         self.acquisition_head = MLP(branch, (head_hidden,), len(ACQUISITION_PARAMETERS))
@@ -135,9 +150,13 @@ class PrismPretrainModel(nn.Module):
             raise ValueError(f"input shape {tuple(x.shape)}: expected {self.in_channels} channel(s).")
         return self.encoder(x)
 
+    def _skips(self, feats: EncoderFeatures) -> list[torch.Tensor]:
+        """Encoder hidden states at input / 16, / 8, / 4, / 2 (decoder stages 0-3), or none."""
+        return list(feats.hidden_states[3::-1]) if self.decoder_skips else []
+
     def reconstruct(self, feats: EncoderFeatures) -> torch.Tensor:
-        """Masked-reconstruction output (B, C_in, D, H, W)."""
-        return self.recon_head(feats.fused)
+        """Masked-reconstruction output (B, C_in, D, H, W): the shared decoder with the image's own P-space code."""
+        return self.translator.synthesise(feats.f_ana, feats.f_seq, self.recon_head(feats.f_seq), self._skips(feats))
 
     def sample_z(self, batch_size: int, device: torch.device | str | None = None) -> torch.Tensor:
         """Draw z ~ N(0, I) of shape (batch_size, z_dim) on ``device`` (default: the model's device)."""
@@ -147,7 +166,7 @@ class PrismPretrainModel(nn.Module):
 
     def translate(self, feats: EncoderFeatures, z: torch.Tensor) -> torch.Tensor:
         """Image with the anatomy of ``feats`` in the contrast sampled by z (B, z_dim) -> (B, C_in, D, H, W)."""
-        return self.translator(feats.f_ana, feats.f_seq, z)
+        return self.translator(feats.f_ana, feats.f_seq, z, self._skips(feats))
 
     def predict_acquisition(self, feats: EncoderFeatures) -> torch.Tensor:
         """Normalised (TR, TE, FA) from f_seq: (B, 3); see :func:`prism.networks.acquisition.normalise_acquisition`."""
