@@ -82,11 +82,12 @@ def test_load_sequences_rejects_bad_arguments():
         LoadSequencesd(["image", "adc"])
 
 
-def test_resume_path_picks_the_newest_checkpoint_or_refuses_leftovers(tmp_path):
+def test_resume_path_picks_the_newest_checkpoint_or_discards_them(tmp_path):
     assert resume_path(tmp_path / "missing") is None and resume_path(tmp_path, resume=False) is None
     for iteration in (4, 12):
         torch.save({}, tmp_path / f"checkpoint_iter{iteration:09d}.pt")
     (tmp_path / ".checkpoint_iter000000016.pt.tmp1").write_bytes(b"half")  # an interrupted save does not count
     assert resume_path(tmp_path).endswith("checkpoint_iter000000012.pt")
-    with pytest.raises(ValueError, match=r"earlier run \(checkpoint_iter000000004.pt, checkpoint_iter000000012.pt\)"):
-        resume_path(tmp_path, resume=False)
+    torch.save({}, tmp_path / "model.pt")
+    assert resume_path(tmp_path, resume=False) is None  # starting over discards the earlier run's checkpoints
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".checkpoint_iter000000016.pt.tmp1", "model.pt"]

@@ -30,20 +30,18 @@ logger = logging.getLogger(__name__)
 def resume_path(ckpt_dir: str | os.PathLike, resume: bool = True) -> str | None:
     """The checkpoint a training run starts from: the newest in ``ckpt_dir`` when ``resume``, else None.
 
-    Raises:
-        ValueError: when ``resume`` is false but ``ckpt_dir`` holds checkpoints of an earlier run. The rolling
-            saver keeps the highest iteration, so such a file would outlive the new run's checkpoints and a later
-            resume would pick it; it is the user's to delete or move, not this run's.
+    With ``resume`` false the run starts over, and the rolling checkpoints of an earlier run are deleted here
+    (with a warning naming them): the rolling saver keeps the highest iteration, so they would otherwise outlive
+    the new run's checkpoints and a later resume would pick them. ``models/model.pt`` is left alone.
     """
     if resume:
         return latest_checkpoint(ckpt_dir)
     folder = Path(ckpt_dir)
-    old = sorted(p.name for p in folder.iterdir() if CHECKPOINT_PATTERN.match(p.name)) if folder.is_dir() else []
+    old = sorted(p for p in folder.iterdir() if CHECKPOINT_PATTERN.match(p.name)) if folder.is_dir() else []
     if old:
-        raise ValueError(
-            f"{folder}: holds checkpoint(s) of an earlier run ({', '.join(old)}) while resume is false; delete or "
-            "move them to start over, or resume from them (resume: true)."
-        )
+        logger.warning("resume is false: deleting the earlier run's checkpoint(s) %s", ", ".join(str(p) for p in old))
+        for path in old:
+            path.unlink()
     return None
 
 
