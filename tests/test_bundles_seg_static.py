@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,8 +13,10 @@ from monai.bundle import ConfigParser, verify_metadata, verify_net_in_out
 from prism.tasks import list_tasks
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tools"))
-import generate_bundles  # noqa: E402
+# loaded by path: putting tools/ on sys.path would make tools/monailabel shadow the monailabel package
+_spec = importlib.util.spec_from_file_location("generate_bundles", REPO / "tools" / "generate_bundles.py")
+generate_bundles = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(generate_bundles)
 
 SCHEMA = REPO / "common" / "prism" / "bundle" / "schema" / "meta_schema_20240725.json"
 SEG_TASKS = list_tasks(segmentation=True)
