@@ -74,7 +74,7 @@ def test_swin_b_full_size_parameter_counts():
     count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     assert count(model.encoder.swinViT) == 8_062_002
     assert count(model.encoder) == 10_428_210
-    assert count(model) == 30_512_890  # shared skip-connected synthesis decoder
+    assert count(model) == 30_513_402  # shared skip-connected decoder, BatchNorm projector
     # Same backbone as MONAI's SwinUNETR(feature_size=48).
     ref = SwinUNETR(in_channels=1, out_channels=2, feature_size=48)
     assert count(ref.swinViT) == count(model.encoder.swinViT)
@@ -83,14 +83,14 @@ def test_swin_b_full_size_parameter_counts():
 def test_swin_l_full_size_parameter_counts():
     model = build_prism("swin_l")
     assert sum(p.numel() for p in model.encoder.swinViT.parameters()) == 38_796_786
-    assert sum(p.numel() for p in model.parameters()) == 123_278_578
+    assert sum(p.numel() for p in model.parameters()) == 123_279_090
 
 
 @pytest.mark.slow
 def test_swin_h_full_size_parameter_counts():
     model = build_prism("swin_h")
     assert sum(p.numel() for p in model.encoder.swinViT.parameters()) == 239_485_794
-    assert sum(p.numel() for p in model.parameters()) == 568_166_866
+    assert sum(p.numel() for p in model.parameters()) == 568_167_378
 
 
 def test_state_dict_keys_match_swinunetr():
@@ -106,7 +106,7 @@ def test_caller_overrides_win():
     assert model.encoder.config["feature_size"] == 24
     assert model.encoder.config["depths"] == [1, 1, 1, 1]
     assert model.sample_z(3).shape == (3, 16)
-    assert model.projection[-1].out_features == 8
+    assert model.projection.out_features == 8
 
 
 def test_input_size_must_be_divisible_by_32():

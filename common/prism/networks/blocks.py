@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["MLP", "MappingNetwork", "ModulatedConv3d", "global_pool", "group_norm"]
+__all__ = ["MLP", "MappingNetwork", "ModulatedConv3d", "ProjectionHead", "global_pool", "group_norm"]
 
 
 def group_norm(channels: int, max_groups: int = 8) -> nn.GroupNorm:
@@ -44,6 +44,38 @@ class MLP(nn.Sequential):
             if i < len(widths) - 2:
                 layers.append(nn.LeakyReLU(0.2))
         super().__init__(*layers)
+
+
+class ProjectionHead(nn.Module):
+    """Contrastive projector: Linear -> BatchNorm1d -> LeakyReLU -> Linear (as in SimCLR / MoCo v3 projectors).
+
+    The BatchNorm centres the batch: at initialisation the pooled deepest features of different images share a
+    dominant common component (cosine similarity ~0.99), and without centring InfoNCE at tau = 0.1 drives the
+    encoder to the collapsed solution (every embedding equal, loss log(2B - 1)) instead of separating images.
+    A single image in training mode (no batch to centre on) uses the running statistics.
+
+    Args:
+        in_features: input width.
+        hidden_features: hidden width.
+        out_features: embedding width.
+    """
+
+    def __init__(self, in_features: int, hidden_features: int, out_features: int) -> None:
+        super().__init__()
+        self.hidden = nn.Linear(in_features, hidden_features)
+        self.norm = nn.BatchNorm1d(hidden_features)
+        self.out = nn.Linear(hidden_features, out_features)
+        self.out_features = out_features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, in_features) -> (B, out_features), not normalised."""
+        h = self.hidden(x)
+        if self.training and h.shape[0] < 2:
+            n = self.norm
+            h = F.batch_norm(h, n.running_mean, n.running_var, n.weight, n.bias, training=False, eps=n.eps)
+        else:
+            h = self.norm(h)
+        return self.out(F.leaky_relu(h, 0.2))
 
 
 class MappingNetwork(nn.Module):

@@ -20,7 +20,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from prism.networks.acquisition import ACQUISITION_PARAMETERS, BODY_REGIONS
-from prism.networks.blocks import MLP, global_pool
+from prism.networks.blocks import MLP, ProjectionHead, global_pool
 from prism.networks.encoder import EncoderFeatures, PrismEncoder
 from prism.networks.heads import (
     LatentDiscriminator,
@@ -48,7 +48,8 @@ class PrismPretrainModel(nn.Module):
     - ``discriminator``: pooled fused latent of a (re-)encoded image -> real/fake logit;
     - ``acquisition_head``: pooled f_seq -> normalised (TR, TE, FA);
     - ``region_head``: pooled f_ana -> body-region logits;
-    - ``projection``: pooled f_ana -> L2-normalised embedding for InfoNCE.
+    - ``projection``: pooled f_ana -> L2-normalised embedding for InfoNCE (a BatchNorm projector, see
+      :class:`prism.networks.blocks.ProjectionHead`).
 
     ``forward(x)`` returns the reconstruction, so the bundle's ``network_def`` has a plain image-to-image forward.
 
@@ -142,7 +143,7 @@ class PrismPretrainModel(nn.Module):
         self.discriminator = LatentDiscriminator(latent, (head_hidden, head_hidden))
         self.acquisition_head = MLP(branch, (head_hidden,), len(ACQUISITION_PARAMETERS))
         self.region_head = MLP(branch, (head_hidden,), n_regions)
-        self.projection = MLP(branch, (head_hidden,), proj_dim)
+        self.projection = ProjectionHead(branch, head_hidden, proj_dim)
 
     def encode(self, x: torch.Tensor) -> EncoderFeatures:
         """x: (B, C_in, D, H, W), sizes divisible by 32 -> :class:`EncoderFeatures`."""
