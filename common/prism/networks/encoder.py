@@ -10,8 +10,9 @@ Data flow (Qiu et al., section 4.2, Fig. 6)::
            -> sequence branch  f_seq (B, Cb, D/32, ...)  acquisition-dependent contrast
       -> fused = h4 + aggregate(cat(f_ana, f_seq))  (B, 16F, D/32, ...), the map the decoders read
 
-The heads of :class:`prism.networks.prism.PrismPretrainModel` then read: reconstruction <- fused;
-translation <- f_ana + (f_seq fused with a sampled f_p); TR/TE/FA <- f_seq; body region and contrastive
+The heads of :class:`prism.networks.prism.PrismPretrainModel` then read: one shared style-modulated decoder
+(f_ana, f_seq fused with a style code, and hidden_states[3..0] as skips) gives the reconstruction (style from the
+image's own f_seq) and the translation (style from a sampled f_p); TR/TE/FA <- f_seq; body region and contrastive
 projection <- f_ana; latent discriminator <- pooled fused of a (re-)encoded image.
 """
 
