@@ -22,7 +22,7 @@ from monai.bundle import ConfigParser, ConfigWorkflow
 from prism.evaluation import dice_per_case
 from prism.evaluation.results import metric_values, read_results
 from prism.tasks import get_task
-from prism.tasks.synthetic import make_task_dataset, simulate_base_corpus
+from prism.data.synthetic import make_task_dataset, simulate_base_corpus
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = {"feature_size": 12, "roi_size": [64, 32, 32], "pixdim": [6.25, 6.25, 6.25], "sw_batch_size": 1,

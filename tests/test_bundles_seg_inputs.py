@@ -18,7 +18,7 @@ import torch
 from monai.bundle import ConfigParser, ConfigWorkflow
 
 from prism.tasks import get_task
-from prism.tasks.synthetic import make_task_dataset, simulate_base_corpus
+from prism.data.synthetic import make_task_dataset, simulate_base_corpus
 
 REPO = Path(__file__).resolve().parents[1]
 TASK = get_task("brats2021_tumour_seg")
@@ -46,7 +46,7 @@ def case(tmp_path_factory):
 
 def _preprocessing():
     parser = ConfigParser()
-    parser.read_config(str(BUNDLE / "configs" / "inference.yaml"))
+    parser.read_config(str(BUNDLE / "configs" / "inference.json"))
     parser.update({k: v for k, v in TINY.items() if "#" not in k})
     return parser.get_parsed_content("preprocessing")
 
@@ -91,7 +91,7 @@ def test_inference_on_a_multichannel_file_and_on_a_file_list(case, tmp_path):
     data, entry, files, first = case
     bundle = Path(shutil.copytree(BUNDLE, tmp_path / BUNDLE.name))
     parser = ConfigParser()
-    parser.read_config(str(bundle / "configs" / "inference.yaml"))
+    parser.read_config(str(bundle / "configs" / "inference.json"))
     parser.update({"feature_size": TINY["feature_size"]})
     torch.manual_seed(0)
     (bundle / "models").mkdir(exist_ok=True)
@@ -103,7 +103,7 @@ def test_inference_on_a_multichannel_file_and_on_a_file_list(case, tmp_path):
         datalist.write_text(json.dumps({"test": [{"image": image}]}))
         out = tmp_path / f"out_{form}"
         workflow = ConfigWorkflow(
-            config_file=str(bundle / "configs" / "inference.yaml"),
+            config_file=str(bundle / "configs" / "inference.json"),
             meta_file=str(bundle / "configs" / "metadata.json"),
             logging_file=str(bundle / "configs" / "logging.conf"),
             workflow_type="infer",

@@ -24,7 +24,7 @@ NAMES = [t.name for t in list_tasks(segmentation=True)]
 def _written_values(bundle: Path, output_values: str, num_channels: int) -> list[int]:
     """The value written for each output channel 0..num_channels-1 by the bundle's postprocessing."""
     parser = ConfigParser()
-    parser.read_config(str(bundle / "configs" / "inference.yaml"))
+    parser.read_config(str(bundle / "configs" / "inference.json"))
     parser["output_values"] = output_values
     transforms = parser.get_parsed_content("postprocessing").transforms
     pred = torch.arange(num_channels).reshape(1, num_channels, 1, 1)

@@ -16,9 +16,9 @@ import torch
 from ignite.engine import Events
 from monai.bundle import ConfigWorkflow
 
-from prism.engines import latest_checkpoint
+from prism.bundle import latest_checkpoint
 from prism.tasks import get_task
-from prism.tasks.synthetic import make_task_dataset, simulate_base_corpus
+from prism.data.synthetic import make_task_dataset, simulate_base_corpus
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN = {"feature_size": 12, "roi_size": [64, 32, 32], "pixdim": [6.25, 6.25, 6.25], "sw_batch_size": 1,

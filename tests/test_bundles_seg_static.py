@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -13,10 +12,7 @@ from monai.bundle import ConfigParser, verify_metadata, verify_net_in_out
 from prism.tasks import list_tasks
 
 REPO = Path(__file__).resolve().parents[1]
-# loaded by path: putting tools/ on sys.path would make tools/monailabel shadow the monailabel package
-_spec = importlib.util.spec_from_file_location("generate_bundles", REPO / "tools" / "generate_bundles.py")
-generate_bundles = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(generate_bundles)
+import generate_bundles  # noqa: E402  (tools/, on sys.path through conftest.py)
 
 SCHEMA = REPO / "common" / "prism" / "bundle" / "schema" / "meta_schema_20240725.json"
 SEG_TASKS = list_tasks(segmentation=True)
@@ -48,8 +44,8 @@ def test_check_reports_edits_and_stale_files(tmp_path):
 @pytest.mark.parametrize("task", SEG_TASKS, ids=NAMES)
 def test_bundle_layout_and_metadata(task):
     root = REPO / "bundles" / task.bundle_name
-    expected = ["LICENSE", "docs/README.md", "models/README.md", "configs/metadata.json", "configs/inference.yaml",
-                "configs/inference.json", "configs/evaluate.yaml", "configs/logging.conf"]  # fmt: skip
+    expected = ["LICENSE", "docs/README.md", "models/README.md", "configs/metadata.json", "configs/inference.json",
+                "configs/evaluate.yaml", "configs/logging.conf"]  # fmt: skip
     if not task.is_external:
         expected += ["configs/train.yaml", "configs/multi_gpu_train.yaml"]
     assert all((root / f).is_file() for f in expected), [f for f in expected if not (root / f).is_file()]
@@ -64,10 +60,8 @@ def test_bundle_layout_and_metadata(task):
     assert fmt["post_processed_outputs"]["pred"]["channel_def"] == {
         "0": "background", **{str(c.value): c.name for c in task.labels}
     }
-    # The JSON twin of the inference config (for monai.bundle.load) holds the same content.
-    assert json.loads((root / "configs" / "inference.json").read_text()) == yaml.safe_load(
-        (root / "configs" / "inference.yaml").read_text()
-    )
+    # One inference config: MONAI Label reads inference.json before inference.yaml, so a twin's edits would be lost.
+    assert not (root / "configs" / "inference.yaml").exists()
     for name in ("README.md",):
         text = (root / "docs" / name).read_text()
         for section in ("## Model Overview", "## Data", "## Training configuration", "## Input", "## Output",
@@ -81,7 +75,7 @@ def test_verify_net_in_out(task):
     verify_net_in_out(
         net_id="network_def",
         meta_file=str(root / "configs" / "metadata.json"),
-        config_file=str(root / "configs" / "inference.yaml"),
+        config_file=str(root / "configs" / "inference.json"),
         n=1,
         **{"feature_size": 12, "network_def#depths": [1, 1, 1, 1], "network_def#num_heads": [1, 1, 1, 1]},
     )
@@ -97,12 +91,28 @@ def test_configs_override_by_id_and_define_property_ids(tmp_path):
                 "train#sampler", "validate#sampler", "pretrained_source"):  # fmt: skip
         assert key in parser, key
     infer = ConfigParser()
-    infer.read_config(str(root / "configs" / "inference.yaml"))
+    infer.read_config(str(root / "configs" / "inference.json"))
     for key in ("network_def", "preprocessing", "postprocessing", "inferer", "dataset", "evaluator", "handlers"):
         assert key in infer, key
     assert "#0#" not in (root / "configs" / "evaluate.yaml").read_text()  # no overrides by list index
 
 
-def test_generator_rejects_unsupported_tasks():
-    with pytest.raises(ValueError, match="only segmentation"):
-        generate_bundles.render_bundle(generate_bundles.get_task("adni_ad_grade"))
+def test_a_content_change_needs_a_version_bump(tmp_path):
+    """--check catches a bundle whose files changed while its version did not; --bump bumps and records it."""
+    versions = tmp_path / "bundle_versions.json"
+    book = json.loads(generate_bundles.VERSIONS_FILE.read_text())
+    name = "prism_msd_hippocampus_seg"
+    old_version = max(book[name]["changelog"], key=lambda v: tuple(map(int, v.split("."))))
+    book[name]["fingerprint"] = "0" * 64  # as if the templates had changed since the recorded version
+    versions.write_text(json.dumps(book))
+    out = tmp_path / "bundles"
+    assert generate_bundles.check_bundles(out, [name], versions_file=versions) == [
+        f"{name}: content changed without a version bump (run with --bump)"
+    ]
+    with pytest.raises(ValueError, match="changed without a version bump"):
+        generate_bundles.write_bundles(out, [name], versions_file=versions)
+    generate_bundles.write_bundles(out, [name], bump="a test change", level="patch", versions_file=versions)
+    meta = json.loads((out / name / "configs" / "metadata.json").read_text())
+    major, minor, patch = map(int, old_version.split("."))
+    assert meta["version"] == f"{major}.{minor}.{patch + 1}" and meta["changelog"][meta["version"]] == "a test change"
+    assert generate_bundles.check_bundles(out, [name], versions_file=versions) == []

@@ -22,7 +22,7 @@ import pytest
 from monai.bundle import ConfigParser, ConfigWorkflow
 
 from prism.tasks import get_task, list_tasks
-from prism.tasks.synthetic import make_task_dataset, simulate_base_corpus
+from prism.data.synthetic import make_task_dataset, simulate_base_corpus
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = {"feature_size": 12, "roi_size": [64, 32, 32], "pixdim": [6.25, 6.25, 6.25], "sw_batch_size": 1,
@@ -108,7 +108,7 @@ def test_train_evaluate_infer(name, corpus, workspace):
                                                                              "class2", "mean"]  # fmt: skip
 
     # Inference: a label map per case in the input's geometry, holding only the dataset's label values.
-    _run(bundle, ["inference.yaml"], "infer", dataset_dir=str(data), **INFER)
+    _run(bundle, ["inference.json"], "infer", dataset_dir=str(data), **INFER)
     allowed = {0, *(c.value for c in task.labels)}
     for entry in datalist["test"]:
         first = data / entry[task.input_keys[0]]
@@ -127,7 +127,7 @@ def test_inference_returns_labels_in_the_geometry_of_a_non_ras_anisotropic_input
     assert nib.aff2axcodes(affine) != ("R", "A", "S")
     nib.save(nib.Nifti1Image(data, affine), tmp_path / "odd.nii.gz")
     (tmp_path / "datalist.json").write_text(json.dumps({"test": [{"image": "odd.nii.gz"}]}))
-    _run(bundle, ["inference.yaml"], "infer", dataset_dir=str(tmp_path), output_dir=str(tmp_path / "out"), **INFER)
+    _run(bundle, ["inference.json"], "infer", dataset_dir=str(tmp_path), output_dir=str(tmp_path / "out"), **INFER)
     pred = nib.load(tmp_path / "out" / "odd_seg.nii.gz")
     assert pred.shape == data.shape
     np.testing.assert_allclose(pred.affine, affine, atol=1e-4)
@@ -184,7 +184,7 @@ def test_inference_reads_a_dicom_series(corpus, workspace, tmp_path):
     bundle = _trained_bundle("amos_abdomen_seg", corpus, workspace)
     _write_dicom_series(tmp_path / "series")
     (tmp_path / "datalist.json").write_text(json.dumps({"test": [{"image": "series"}]}))
-    _run(bundle, ["inference.yaml"], "infer", dataset_dir=str(tmp_path), output_dir=str(tmp_path / "out"), **INFER)
+    _run(bundle, ["inference.json"], "infer", dataset_dir=str(tmp_path), output_dir=str(tmp_path / "out"), **INFER)
     outputs = list((tmp_path / "out").glob("*_seg.nii.gz"))
     assert len(outputs) == 1
     reference = LoadImage(image_only=True)(str(tmp_path / "series"))
@@ -207,7 +207,7 @@ def test_missing_sequence_names_the_sequence_and_the_case(corpus, tmp_path):
     data = tmp_path / "brats"
     entry = json.loads(make_task_dataset(task, corpus, data).read_text())["test"][0]
     parser = ConfigParser()
-    parser.read_config(str(REPO / "bundles" / task.bundle_name / "configs" / "inference.yaml"))
+    parser.read_config(str(REPO / "bundles" / task.bundle_name / "configs" / "inference.json"))
     preprocessing = parser.get_parsed_content("preprocessing")
     case = {k: str(data / v) if k != "case" else v for k, v in entry.items() if k != "flair"}
     with pytest.raises(RuntimeError) as error:

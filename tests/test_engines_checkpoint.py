@@ -8,17 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from prism.engines import (
-    AtomicCheckpointSaver,
-    IterationSeeder,
-    LossHistory,
-    PretrainObjectives,
-    PrismPretrainTrainer,
-    ResumeCheckpointLoader,
-    WarmupCosineLR,
-    atomic_save,
-    latest_checkpoint,
-)
+from prism.bundle import AtomicCheckpointSaver, IterationSeeder, ResumeCheckpointLoader, atomic_save, latest_checkpoint
+from prism.engines import LossHistory, PretrainObjectives, PrismPretrainTrainer, WarmupCosineLR
 from prism.networks import build_prism
 
 from test_engines_pretrain_step import TINY, _batch

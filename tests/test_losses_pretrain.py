@@ -17,7 +17,7 @@ from prism.losses import (
     reconstruction_loss,
     region_loss,
 )
-from prism.networks.acquisition import (
+from prism.vocabulary import (
     BODY_REGIONS,
     REGION_IGNORE_INDEX,
     denormalise_acquisition,

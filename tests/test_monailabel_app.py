@@ -1,7 +1,7 @@
 """The MONAI Label app's bundle discovery and the serving check's verifier, in the main environment.
 
-MONAI Label itself lives in its own environment (tools/monailabel/setup_env.sh); the part of the app that
-reads bundles (tools/monailabel/lib/bundles.py) does not import it, so it is tested here. The test that
+MONAI Label itself lives in its own environment (tools/monailabel_app/setup_env.sh); the part of the app that
+reads bundles (tools/monailabel_app/lib/bundles.py) does not import it, so it is tested here. The test that
 builds the app's inference task runs only where monailabel is installed.
 """
 
@@ -20,7 +20,7 @@ import torch
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-APP = REPO / "tools" / "monailabel"
+APP = REPO / "tools" / "monailabel_app"
 TINY = {"feature_size": 12, "roi_size": [64, 64, 64], "pixdim": [3.0, 3.0, 3.0]}
 
 
@@ -134,13 +134,12 @@ def test_external_bundle_uses_its_source_weights(tmp_path):
 
 def test_bundle_loading_several_keys_is_not_servable(tmp_path):
     bundle = _copy("prism_amos_abdomen_seg", tmp_path)
-    (bundle / "configs" / "inference.json").unlink()
-    config_file = bundle / "configs" / "inference.yaml"
-    config = yaml.safe_load(config_file.read_text())
+    config_file = bundle / "configs" / "inference.json"
+    config = json.loads(config_file.read_text())
     for t in config["preprocessing"]["transforms"]:
         if t["_target_"] == "LoadImaged":
             t["keys"] = ["t2", "adc"]
-    config_file.write_text(yaml.safe_dump(config))
+    config_file.write_text(json.dumps(config))
     bundles.save_untrained_weights(bundle, bundle / "models" / "model.pt")
     read = bundles.read_bundle(bundle)
     assert read.image_keys == ["t2", "adc"] and not read.servable
@@ -177,7 +176,7 @@ def test_verify_catches_geometry_and_label_mistakes(tmp_path):
 
 def test_app_task_answers_in_the_study_geometry(tmp_path):
     """In-process MONAI Label inference (no server): strict weights, image_path hidden from monai 1.6 Spacingd."""
-    pytest.importorskip("monailabel", reason="MONAI Label is not installed here (tools/monailabel/setup_env.sh)")
+    pytest.importorskip("monailabel", reason="MONAI Label is not installed here (tools/monailabel_app/setup_env.sh)")
     infer = _load("lib.infer", APP / "lib" / "infer.py")
     amos = _copy("prism_amos_abdomen_seg", tmp_path)
     bundles.save_untrained_weights(amos, amos / "models" / "model.pt", TINY)
@@ -192,7 +191,7 @@ def test_app_task_answers_in_the_study_geometry(tmp_path):
 
 def test_app_trains_from_the_datastore(tmp_path):
     """MONAI Label's BundleTrainTask runs the bundle's train.yaml on its datastore and rewrites models/model.pt."""
-    pytest.importorskip("monailabel", reason="MONAI Label is not installed here (tools/monailabel/setup_env.sh)")
+    pytest.importorskip("monailabel", reason="MONAI Label is not installed here (tools/monailabel_app/setup_env.sh)")
     from monailabel.datastore.local import LocalDatastore
 
     train = _load("lib.train", APP / "lib" / "train.py")

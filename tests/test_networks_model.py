@@ -13,15 +13,8 @@ from prism.losses import (
     metadata_loss,
     reconstruction_loss,
 )
-from prism.networks import (
-    BODY_REGIONS,
-    PrismEncoder,
-    PrismPretrainModel,
-    build_prism,
-    get_preset,
-    list_presets,
-    normalise_acquisition,
-)
+from prism.networks import PrismEncoder, PrismPretrainModel, build_prism, get_preset, list_presets
+from prism.vocabulary import BODY_REGIONS, normalise_acquisition
 from prism.networks.downstream import RegistrationEncoder, SwinClassifier
 
 TINY = {"feature_size": 12, "depths": (1, 1, 1, 1), "num_heads": (1, 1, 1, 1)}

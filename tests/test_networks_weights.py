@@ -8,11 +8,11 @@ import pytest
 import torch
 from monai.networks.nets import SwinUNETR
 
+from prism.bundle import init_from_pretrained
 from prism.networks import PrismEncoder, build_prism
 from prism.networks.downstream import RegistrationEncoder, SwinClassifier
 from prism.networks.weights import (
     LoadReport,
-    init_from_pretrained,
     load_encoder,
     load_prism_encoder,
     read_encoder_file,
@@ -281,3 +281,14 @@ def test_init_from_pretrained(tmp_path):
         init_from_pretrained(net, "", "prism")
     with pytest.raises(ValueError, match="scratch"):
         init_from_pretrained(net, path, "scrach")
+
+
+def test_missing_pretrained_weights_say_how_to_get_them(tmp_path):
+    """A fresh download has no weights: the error says where they come from and how to start from scratch."""
+    missing = tmp_path / "models" / "prism_encoder.pt"
+    with pytest.raises(FileNotFoundError) as info:
+        init_from_pretrained(_unetr(1), missing, "prism")
+    message = str(info.value)
+    assert str(missing) in message and "prism export-encoder" in message and "--pretrained_source scratch" in message
+    with pytest.raises(FileNotFoundError, match="model_swinvit.pt"):
+        init_from_pretrained(_unetr(1), tmp_path / "model_swinvit.pt", "swinunetr_ssl")

@@ -43,8 +43,8 @@ class CorpusResult:
 
 
 def normalise_region(name: str | None) -> str | None:
-    """Map a body-part text to ``prism.networks.acquisition.BODY_REGIONS`` ("other" when not recognised)."""
-    from prism.networks.acquisition import BODY_REGIONS, REGION_ALIASES
+    """Map a body-part text to ``prism.vocabulary.BODY_REGIONS`` ("other" when not recognised)."""
+    from prism.vocabulary import BODY_REGIONS, REGION_ALIASES
 
     if name is None or not str(name).strip():
         return None

@@ -11,7 +11,7 @@ Each record has exactly the keys of :data:`RECORD_KEYS`; an unknown value is an 
 - ``sequence``: one of :data:`SEQUENCES`.
 - ``tr``, ``te``, ``ti``: repetition, echo and inversion time in ms; ``flip_angle`` in degrees;
   ``field_strength`` in tesla.
-- ``body_region``: a name of ``prism.networks.acquisition.BODY_REGIONS`` (e.g. ``brain``).
+- ``body_region``: a name of ``prism.vocabulary.BODY_REGIONS`` (e.g. ``brain``).
 - ``dataset``: the source dataset's name.
 
 Splits are by subject: all volumes of a subject (within a dataset) go to the same split.
@@ -28,6 +28,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from prism.vocabulary import NUMERIC_KEYS, RECORD_KEYS, SEQUENCES
+
 __all__ = [
     "SEQUENCES",
     "RECORD_KEYS",
@@ -37,22 +39,6 @@ __all__ = [
     "write_datalist",
     "load_datalist",
 ]
-
-SEQUENCES: tuple[str, ...] = ("T1W", "T2W", "PDW", "FLAIR", "DWI", "DCE", "STIR", "other")
-RECORD_KEYS: tuple[str, ...] = (
-    "image",
-    "subject",
-    "session",
-    "sequence",
-    "tr",
-    "te",
-    "ti",
-    "flip_angle",
-    "field_strength",
-    "body_region",
-    "dataset",
-)
-NUMERIC_KEYS: tuple[str, ...] = ("tr", "te", "ti", "flip_angle", "field_strength")
 
 
 def make_record(

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from prism.engines.checkpoint import latest_checkpoint
+from prism.bundle.checkpoint import latest_checkpoint
 
 __all__ = ["export_encoder", "export_encoder_command", "build_network_def"]
 

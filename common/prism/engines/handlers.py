@@ -1,8 +1,6 @@
-"""Ignite handlers of the pretraining bundle: reproducible seeding, a progress line, loss curves.
+"""Ignite handlers of the pretraining bundle: a progress line and loss curves (seeding for exact resume is
+``prism.bundle.IterationSeeder``, shared with the task bundles).
 
-- :class:`IterationSeeder` makes every random draw (data order, random transforms, block masks, the P-space
-  samples ``z``) a function of ``(seed, rank, epoch or iteration)`` only, so a run resumed from a checkpoint
-  replays exactly what the uninterrupted run would have done.
 - :class:`ProgressLogger` logs the loss terms, learning rates and throughput every few iterations.
 - :class:`LossHistory` keeps per-iteration loss terms (it is part of the checkpoint, so curves survive a
   resume) and writes ``loss_curves.png`` and ``loss_history.csv``.
@@ -14,7 +12,6 @@ import csv
 import logging
 import math
 import os
-import random
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,78 +20,14 @@ from typing import Any
 import numpy as np
 import torch
 from ignite.engine import Engine, Events
-from monai.data.utils import set_rnd
 
+from prism.bundle.handlers import rank as _rank
+from prism.bundle.handlers import world_size as _world_size
 from prism.engines.trainer import step_output
 
-__all__ = ["IterationSeeder", "ProgressLogger", "LossHistory", "plot_loss_curves"]
+__all__ = ["ProgressLogger", "LossHistory", "plot_loss_curves"]
 
 logger = logging.getLogger("prism.pretrain")
-
-_SEED_MOD = 2**31 - 1
-
-
-def _rank() -> int:
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return torch.distributed.get_rank()
-    return 0
-
-
-def _world_size() -> int:
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return torch.distributed.get_world_size()
-    return 1
-
-
-class IterationSeeder:
-    """Make every random draw of a run a function of ``(seed, rank, epoch or iteration)`` only.
-
-    Three seeding points, each from its own stream (``numpy.random.SeedSequence([seed, rank, kind, n])``):
-
-    - ``EPOCH_STARTED``: python, numpy and torch global RNGs. The epoch's data-loader iterator (its shuffling
-      and the base seed of its workers) is drawn from this state, whether the iterator is created at the start of a
-      resumed run or when the previous epoch's iterator runs out.
-    - ``GET_BATCH_STARTED``: the random transforms of the loader's dataset (their own ``R`` states; main-process
-      loading, ``num_workers=0``; with workers their seeds follow from the epoch state instead).
-    - ``ITERATION_STARTED``: the global RNGs again, for the step itself (P-space samples ``z``, dropout).
-
-    So a run resumed from a checkpoint replays exactly what the uninterrupted run would have done.
-
-    Args:
-        seed: base seed of the run.
-        data_loader: the training loader, whose dataset's random transforms are reseeded per batch.
-    """
-
-    def __init__(self, seed: int = 0, data_loader: Any = None) -> None:
-        self.seed = int(seed)
-        self.data_loader = data_loader
-
-    def attach(self, engine: Engine) -> None:
-        engine.add_event_handler(Events.EPOCH_STARTED, self.epoch_started)
-        engine.add_event_handler(Events.GET_BATCH_STARTED, self.get_batch_started)
-        engine.add_event_handler(Events.ITERATION_STARTED, self.iteration_started)
-
-    def seed_for(self, kind: int, n: int) -> int:
-        """Seed of stream ``kind`` (0 epoch, 1 batch, 2 step) at epoch/iteration ``n`` on this rank."""
-        return int(np.random.SeedSequence([self.seed, _rank(), kind, int(n)]).generate_state(1)[0]) % _SEED_MOD
-
-    @staticmethod
-    def _seed_globals(seed: int) -> None:
-        random.seed(seed)
-        np.random.seed(seed)
-        torch.manual_seed(seed)
-
-    def epoch_started(self, engine: Engine) -> None:
-        self._seed_globals(self.seed_for(0, engine.state.epoch))
-
-    def get_batch_started(self, engine: Engine) -> None:
-        dataset = getattr(self.data_loader, "dataset", None)
-        if dataset is not None:
-            set_rnd(dataset, self.seed_for(1, engine.state.iteration))
-
-    def iteration_started(self, engine: Engine) -> None:
-        self._seed_globals(self.seed_for(2, engine.state.iteration))
-
 
 class ProgressLogger:
     """Log ``epoch e/E iter i/N | loss terms | learning rates | samples/s`` every ``interval`` iterations.

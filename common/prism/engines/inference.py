@@ -30,8 +30,8 @@ import torch.nn.functional as F
 from ignite.engine import Engine, Events
 from monai.transforms import MapTransform
 
-from prism.engines.checkpoint import atomic_save
-from prism.networks.acquisition import denormalise_acquisition, normalise_acquisition
+from prism.bundle.checkpoint import atomic_save
+from prism.vocabulary import denormalise_acquisition, normalise_acquisition
 from prism.networks.blocks import global_pool
 
 __all__ = ["synthesize_contrast", "PrismFeatureExtractor", "PredictionToKeysd", "FeatureWriter"]

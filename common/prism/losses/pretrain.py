@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from prism.networks.acquisition import REGION_IGNORE_INDEX
+from prism.vocabulary import REGION_IGNORE_INDEX
 
 __all__ = [
     "acquisition_loss",
@@ -82,7 +82,7 @@ def acquisition_loss(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tens
 
     Args:
         pred: (B, 3) from ``PrismPretrainModel.predict_acquisition``.
-        target: (B, 3) from :func:`prism.networks.acquisition.normalise_acquisition` (any value where invalid,
+        target: (B, 3) from :func:`prism.vocabulary.normalise_acquisition` (any value where invalid,
             even NaN: it is never read).
         valid: (B, 3) bool, False where the value is missing.
 

@@ -1,41 +1,43 @@
 """PRISM networks: the disentangled Swin encoder, the pretraining model with its pretext heads, size presets,
-downstream encoders and encoder-weight I/O. See ``docs/network.md`` for the data flow."""
+downstream encoders and encoder-weight I/O. See ``docs/network.md`` for the data flow.
+
+Names are imported on first use, so a task bundle that loads encoder weights (``prism.networks.weights``) does
+not also import the pretraining model and its heads.
+"""
 
 from __future__ import annotations
 
-from prism.networks.acquisition import (
-    BODY_REGIONS,
-    REGION_IGNORE_INDEX,
-    denormalise_acquisition,
-    normalise_acquisition,
-    region_index,
-)
-from prism.networks.downstream import RegistrationEncoder, SwinClassifier
-from prism.networks.encoder import EncoderFeatures, PrismEncoder, build_swin_backbone, check_input_size
-from prism.networks.presets import PRESETS, build_prism, get_preset, list_presets
-from prism.networks.prism import PrismPretrainModel
-from prism.networks.weights import LoadReport, init_from_pretrained, load_encoder, load_prism_encoder, save_encoder
+import importlib
+from typing import Any
 
-__all__ = [
-    "BODY_REGIONS",
-    "PRESETS",
-    "REGION_IGNORE_INDEX",
-    "EncoderFeatures",
-    "LoadReport",
-    "PrismEncoder",
-    "PrismPretrainModel",
-    "RegistrationEncoder",
-    "SwinClassifier",
-    "build_prism",
-    "build_swin_backbone",
-    "check_input_size",
-    "denormalise_acquisition",
-    "get_preset",
-    "init_from_pretrained",
-    "list_presets",
-    "load_encoder",
-    "load_prism_encoder",
-    "normalise_acquisition",
-    "region_index",
-    "save_encoder",
-]
+_EXPORTS: dict[str, str] = {
+    "RegistrationEncoder": "prism.networks.downstream",
+    "SwinClassifier": "prism.networks.downstream",
+    "EncoderFeatures": "prism.networks.encoder",
+    "PrismEncoder": "prism.networks.encoder",
+    "build_swin_backbone": "prism.networks.encoder",
+    "check_input_size": "prism.networks.encoder",
+    "PRESETS": "prism.networks.presets",
+    "build_prism": "prism.networks.presets",
+    "get_preset": "prism.networks.presets",
+    "list_presets": "prism.networks.presets",
+    "PrismPretrainModel": "prism.networks.prism",
+    "LoadReport": "prism.networks.weights",
+    "load_encoder": "prism.networks.weights",
+    "load_prism_encoder": "prism.networks.weights",
+    "save_encoder": "prism.networks.weights",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'prism.networks' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

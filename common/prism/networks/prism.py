@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from prism.networks.acquisition import ACQUISITION_PARAMETERS, BODY_REGIONS
+from prism.vocabulary import ACQUISITION_PARAMETERS, BODY_REGIONS
 from prism.networks.blocks import MLP, ProjectionHead, global_pool
 from prism.networks.encoder import EncoderFeatures, PrismEncoder
 from prism.networks.heads import (
@@ -170,7 +170,7 @@ class PrismPretrainModel(nn.Module):
         return self.translator(feats.f_ana, feats.f_seq, z, self._skips(feats))
 
     def predict_acquisition(self, feats: EncoderFeatures) -> torch.Tensor:
-        """Normalised (TR, TE, FA) from f_seq: (B, 3); see :func:`prism.networks.acquisition.normalise_acquisition`."""
+        """Normalised (TR, TE, FA) from f_seq: (B, 3); see :func:`prism.vocabulary.normalise_acquisition`."""
         return self.acquisition_head(global_pool(feats.f_seq))
 
     def predict_region(self, feats: EncoderFeatures) -> torch.Tensor:

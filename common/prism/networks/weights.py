@@ -43,7 +43,6 @@ __all__ = [
     "ENCODER_FILE_FORMAT",
     "SOURCE_FORMATS",
     "LoadReport",
-    "init_from_pretrained",
     "load_encoder",
     "load_prism_encoder",
     "read_encoder_file",
@@ -440,30 +439,3 @@ def load_prism_encoder(path: str | os.PathLike, **overrides: Any) -> PrismEncode
     encoder = PrismEncoder(**{**meta["encoder"], **overrides})
     load_encoder(encoder, path, source_format="prism", strict=True)
     return encoder
-
-
-def init_from_pretrained(
-    network: nn.Module,
-    path: str | os.PathLike | None,
-    source: str = "prism",
-    adapt_in_channels: str | None = None,
-    strict: bool = True,
-) -> nn.Module:
-    """Initialise a bundle's network from pretrained encoder weights and return it. In a bundle config::
-
-        "network": "$prism.networks.weights.init_from_pretrained(@network_def, @pretrained_path, @pretrained_source)"
-
-    Args:
-        network: the freshly built network.
-        path: checkpoint file; ignored when ``source="scratch"``.
-        source: ``"scratch"`` (return the network unchanged) or a format of :func:`load_encoder`.
-        adapt_in_channels, strict: as in :func:`load_encoder` (strict applies to the encoder part only;
-            decoders and task heads always keep their initialisation).
-    """
-    source = look_up_option(source, ("scratch", *SOURCE_FORMATS))
-    if source == "scratch":
-        return network
-    if path is None or not str(path).strip():
-        raise ValueError(f"pretrained source {source!r} needs a checkpoint path (use source='scratch' for none).")
-    load_encoder(network, path, source_format=source, strict=strict, adapt_in_channels=adapt_in_channels)
-    return network

@@ -1,7 +1,7 @@
 """MONAI dictionary transforms for PRISM pretraining, usable from bundle configs as
-``_target_: prism.transforms.<Name>``.
+``_target_: prism.transforms.<Name>``; the input checks they start with are ``prism.bundle.CheckVolumed``.
 
-A typical chain (see :func:`pretraining_transforms`): LoadImaged -> EnsureChannelFirstd -> ValidateVolumed ->
+A typical chain (see :func:`pretraining_transforms`): LoadImaged -> EnsureChannelFirstd -> CheckVolumed ->
 Orientationd (RAS) -> Spacingd (1 mm) -> NormalizeIntensityMRId -> RandCropPadd (96^3) -> RandReorientd ->
 AcquisitionMetadatad -> RandBlockMaskd (30%).
 """
@@ -13,7 +13,6 @@ from prism.transforms.masking import RandBlockMaskd
 from prism.transforms.metadata import AcquisitionMetadatad
 from prism.transforms.pipelines import cached_pretraining_transforms, preprocessing_transforms, pretraining_transforms
 from prism.transforms.spatial import RandCropPadd, RandReorientd
-from prism.transforms.validation import ValidateVolumed
 
 __all__ = [
     "AcquisitionMetadatad",
@@ -21,7 +20,6 @@ __all__ = [
     "RandBlockMaskd",
     "RandCropPadd",
     "RandReorientd",
-    "ValidateVolumed",
     "cached_pretraining_transforms",
     "foreground_mask",
     "preprocessing_transforms",

@@ -15,7 +15,7 @@ from monai.config import KeysCollection
 from monai.transforms import MapTransform
 from monai.utils import look_up_option
 
-from prism.transforms.validation import source_name
+from prism.bundle.checks import source_name
 
 __all__ = ["NormalizeIntensityMRId", "foreground_mask"]
 

@@ -7,8 +7,7 @@ from typing import Hashable, Mapping
 import torch
 from monai.transforms import MapTransform
 
-from prism.data.datalist import NUMERIC_KEYS, RECORD_KEYS, SEQUENCES
-from prism.networks.acquisition import normalise_acquisition, region_index
+from prism.vocabulary import NUMERIC_KEYS, RECORD_KEYS, SEQUENCES, normalise_acquisition, region_index
 
 __all__ = ["AcquisitionMetadatad"]
 
@@ -16,7 +15,7 @@ __all__ = ["AcquisitionMetadatad"]
 class AcquisitionMetadatad(MapTransform):
     """Turn a record's ``tr``, ``te``, ``flip_angle``, ``body_region`` and ``sequence`` into tensors.
 
-    TR/TE/flip angle are normalised by :func:`prism.networks.acquisition.normalise_acquisition` (log scale
+    TR/TE/flip angle are normalised by :func:`prism.vocabulary.normalise_acquisition` (log scale
     for times); an unknown (null) value is 0 with ``valid`` False, so the loss skips it instead of learning a
     made-up number. The region is an index into ``BODY_REGIONS`` (-1 when unknown) and the sequence an index
     into :data:`prism.data.datalist.SEQUENCES`.

@@ -14,7 +14,7 @@ from prism.transforms.intensity import NormalizeIntensityMRId
 from prism.transforms.masking import RandBlockMaskd
 from prism.transforms.metadata import AcquisitionMetadatad
 from prism.transforms.spatial import RandCropPadd, RandReorientd
-from prism.transforms.validation import ValidateVolumed
+from prism.bundle.checks import CheckVolumed
 
 __all__ = ["preprocessing_transforms", "pretraining_transforms", "cached_pretraining_transforms"]
 
@@ -32,7 +32,7 @@ def preprocessing_transforms(
     transforms = [
         LoadImaged(keys=key, image_only=True),
         EnsureChannelFirstd(keys=key),
-        ValidateVolumed(keys=key),
+        CheckVolumed(keys=key, channels=1),
         Orientationd(keys=key, axcodes="RAS", labels=(("L", "R"), ("P", "A"), ("I", "S"))),
         Spacingd(keys=key, pixdim=pixdim, mode="bilinear"),
     ]

@@ -15,7 +15,7 @@ from monai.data import MetaTensor
 from monai.transforms import MapTransform, Randomizable
 from monai.utils import ensure_tuple_rep
 
-from prism.transforms.validation import source_name
+from prism.bundle.checks import source_name
 
 __all__ = ["RandCropPadd", "RandReorientd"]
 

@@ -1,1 +1,0 @@
-"""Helpers of the PRISM MONAI Label app (``tools/monailabel``)."""

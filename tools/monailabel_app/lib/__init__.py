@@ -1,0 +1,1 @@
+"""Helpers of the PRISM MONAI Label app (``tools/monailabel_app``)."""
