@@ -116,3 +116,12 @@ def test_a_content_change_needs_a_version_bump(tmp_path):
     major, minor, patch = map(int, old_version.split("."))
     assert meta["version"] == f"{major}.{minor}.{patch + 1}" and meta["changelog"][meta["version"]] == "a test change"
     assert generate_bundles.check_bundles(out, [name], versions_file=versions) == []
+
+
+@pytest.mark.parametrize("task", SEG_TASKS, ids=NAMES)
+def test_configs_name_shared_code_only_in_targets(task):
+    """`$import prism` runs before `monai.bundle run` puts the bundle folder on sys.path, so a released bundle,
+    which carries the shared code in its folder, could not import it there; `_target_`s are imported when built."""
+    for path in sorted(p for p in (REPO / "bundles" / task.bundle_name / "configs").glob("*.*") if p.name != "metadata.json"):
+        text = path.read_text()
+        assert "$import prism" not in text and "$prism." not in text, path
