@@ -20,23 +20,37 @@ from prism.bundle.handlers import (
     world_size,
 )
 from prism.bundle.loading import LoadSequencesd
-from prism.bundle.pretrained import PRETRAINED_FILES, PRETRAINED_SOURCES, init_from_pretrained, pretrained_file
+from prism.bundle.pretrained import (
+    PRETRAINED_FILES,
+    PRETRAINED_SOURCES,
+    PUBLISHED_WEIGHTS,
+    PublishedWeights,
+    init_from_pretrained,
+    pretrained_file,
+)
+from prism.bundle.sources import BUNDLES_ENV, bundle_search_path, find_bundle
+from prism.runtime import guarded_exports
 
 __all__ = [
+    "BUNDLES_ENV",
     "PRETRAINED_FILES",
     "PRETRAINED_SOURCES",
+    "PUBLISHED_WEIGHTS",
     "AtomicCheckpointSaver",
     "BestWeightsSaver",
     "CheckLabelValuesd",
     "CheckVolumed",
     "IterationSeeder",
     "LoadSequencesd",
+    "PublishedWeights",
     "RequireInputsd",
     "ResumeCheckpointLoader",
     "StartOver",
     "ValidationState",
     "atomic_save",
+    "bundle_search_path",
     "case_name",
+    "find_bundle",
     "init_from_pretrained",
     "latest_checkpoint",
     "pretrained_file",
@@ -45,3 +59,7 @@ __all__ = [
     "source_name",
     "world_size",
 ]
+
+# Every lookup of a name (each `_target_: prism.bundle.X`) first checks that no bundle on sys.path carries a prism
+# different from this one (prism.runtime).
+__getattr__, __dir__ = guarded_exports(globals())
