@@ -17,6 +17,23 @@ from prism.release.index import empty_index, write_json
 from prism.runtime import file_sha256
 
 REPO = Path(__file__).resolve().parents[1]
+# `python -c STRIPPED_MONAI ARGS` runs `python -m monai.bundle ARGS` as a user without the repository would: no
+# path holding a prism package stays on sys.path but the working folder (the editable install's .pth entry, a
+# PYTHONPATH), so prism can come only from a bundle folder; it prints where prism was imported from.
+STRIPPED_MONAI = """
+import json, runpy, sys
+from pathlib import Path
+here = Path.cwd().resolve()
+sys.path[:] = [p for p in sys.path
+               if Path(p or '.').resolve() == here or not (Path(p or '.').resolve() / 'prism').is_dir()]
+path_before_run = list(sys.path)
+sys.argv = ['monai.bundle', *sys.argv[1:]]
+try:
+    runpy.run_module('monai.bundle', run_name='__main__', alter_sys=True)
+finally:
+    prism = sys.modules.get('prism')
+    print('PRISM_ORIGIN=' + json.dumps({'file': getattr(prism, '__file__', None), 'path': path_before_run}))
+"""
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):

@@ -1,5 +1,6 @@
 """What the bundles import at run time: input checks and loading, checkpoints and training handlers, encoder
-initialisation, and the offline metadata schema (``schema/``).
+initialisation (and where published weights come from), finding a source bundle by name, and the offline metadata
+schema (``schema/``). A released bundle carries these modules in its own folder (``prism release``).
 
 It imports only the layers below it (``prism.vocabulary``, ``prism.networks``) and never the research tools
 (simulator, corpus builder, statistics, CLI) or the pretraining trainer, so that a task bundle stays a small

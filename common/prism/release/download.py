@@ -108,18 +108,13 @@ def _large_file_entries(folder: Path) -> list[dict[str, Any]]:
     return entries
 
 
-def _selected(entries: list[dict[str, Any]], weights: str | Sequence[str]) -> list[dict[str, Any]]:
+def _requested(weights: str | Sequence[str]) -> list[str] | None:
+    """The large_files.yml paths asked for; None for all."""
     if isinstance(weights, str):
         weights = [w.strip() for w in weights.split(",") if w.strip()]
     if list(weights) == ["all"]:
-        return entries
-    if list(weights) in ([], ["none"]):
-        return []
-    listed = {str(e["path"]) for e in entries}
-    unknown = sorted(set(weights) - listed)
-    if unknown:
-        raise ValueError(f"--weights {', '.join(unknown)}: not in large_files.yml (it lists: {', '.join(sorted(listed))}).")
-    return [e for e in entries if str(e["path"]) in weights]
+        return None
+    return [] if list(weights) in ([], ["none"]) else list(weights)
 
 
 def _fetch_weights(folder: Path, entries: list[dict[str, Any]], state_file: Path) -> list[str]:
@@ -183,11 +178,17 @@ def download(
         UnsafeArchiveError: a member would land outside the bundle folder (nothing was unpacked).
         FileExistsError: ``out/name`` holds other files than the release's (nothing was overwritten).
         DownloadError: some weight files failed (each named); the bundle itself is unpacked and verified.
-        ValueError: an unknown bundle, version or weight path.
+        ValueError: an unknown bundle or version, or a weight path no downloaded bundle lists (checked after
+            the downloads).
     """
     out = Path(out).resolve()
     index_data = read_index(read_location(index), index)
-    problems = _download_one(name, index, index_data, out, version, weights, done=set())
+    requested, listed = _requested(weights), {}
+    problems = _download_one(name, index, index_data, out, version, requested, listed)
+    unknown = sorted(set(requested or []) - {p for paths in listed.values() for p in paths})
+    if unknown:
+        lists = "; ".join(f"{b}: {', '.join(sorted(paths)) or 'nothing'}" for b, paths in listed.items())
+        raise ValueError(f"--weights {', '.join(unknown)}: not in large_files.yml of the bundles ({lists}).")
     if problems:
         raise DownloadError(f"{name}: {len(problems)} file(s) not downloaded:\n  " + "\n  ".join(problems))
     return out / name
@@ -199,19 +200,21 @@ def _download_one(
     index_data: dict[str, Any],
     out: Path,
     version: str | None,
-    weights: str | Sequence[str],
-    done: set[str],
+    requested: list[str] | None,
+    listed: dict[str, set[str]],
 ) -> list[str]:
+    """Download one bundle and the bundles it needs; ``listed`` collects each one's large_files.yml paths."""
     version, entry = _entry(index_data, name, version, index)
-    done.add(name)
     zip_path = _fetch_zip(join_location(index, entry["file"]), entry, out / _STATE / "downloads")
     folder = _unpack(zip_path, out, name)
-    entries = _selected(_large_file_entries(folder), weights)
-    problems = _fetch_weights(folder, entries, out / _STATE / "hashes.json")
+    entries = _large_file_entries(folder)
+    listed[name] = {str(e["path"]) for e in entries}
+    chosen = entries if requested is None else [e for e in entries if str(e["path"]) in requested]
+    problems = _fetch_weights(folder, chosen, out / _STATE / "hashes.json")
     for source, source_version in entry.get("source_bundles", {}).items():
-        if source not in done:
+        if source not in listed:
             _say(f"{name} evaluates {source}'s trained model: fetching {source} {source_version} too")
-            problems += _download_one(source, index, index_data, out, source_version, weights, done)
+            problems += _download_one(source, index, index_data, out, source_version, requested, listed)
     return problems
 
 
