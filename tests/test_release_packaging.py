@@ -16,7 +16,7 @@ import yaml
 
 import prism
 from prism.bundle import PUBLISHED_WEIGHTS
-from prism.release.archive import UnsafeArchiveError, safe_unpack, write_zip
+from prism.release.archive import UnsafeArchiveError, default_mode, safe_unpack, write_zip
 from prism.release.build import bundle_zip
 from prism.release.closure import ConfigError, bundle_closure, config_targets, read_configs
 from prism.release.index import latest_version, model_info
@@ -39,6 +39,7 @@ def test_zips_depend_on_the_contents_only(tmp_path):
     assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
     assert {stat.S_IMODE(i.external_attr >> 16) for i in infos} == {0o644}
     assert list(tmp_path.glob(".*part")) == []
+    assert stat.S_IMODE(first.stat().st_mode) == default_mode()  # readable like any new file, not mkstemp's 0600
 
 
 def _zip(tmp_path: Path, name: str, link: bool = False) -> Path:

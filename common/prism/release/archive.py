@@ -17,11 +17,19 @@ import zipfile
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
-__all__ = ["UnsafeArchiveError", "check_members", "safe_unpack", "write_zip"]
+__all__ = ["UnsafeArchiveError", "check_members", "default_mode", "safe_unpack", "write_zip"]
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 _FILE_MODE = 0o100644
 _MAX_UNPACKED = 2 << 30  # 2 GiB: far above any bundle (the model zoo caps a file at 25 MB)
+
+
+def default_mode() -> int:
+    """The mode ``open()`` would give a new file under the process's umask (``mkstemp`` files are 0600, which a web
+    server serving the release, or another user of a shared bundle folder, could not read)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 class UnsafeArchiveError(ValueError):
@@ -44,6 +52,7 @@ def write_zip(files: Mapping[str, bytes], out: str | os.PathLike) -> Path:
                 info.create_system = 3  # unix, so that external_attr holds the mode
                 info.external_attr = _FILE_MODE << 16
                 archive.writestr(info, files[name], compresslevel=9)
+        os.chmod(tmp, default_mode())
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

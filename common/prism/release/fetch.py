@@ -19,6 +19,8 @@ from typing import IO
 
 from tqdm import tqdm
 
+from prism.release.archive import default_mode
+
 __all__ = ["HASH_TYPES", "IntegrityError", "fetch", "file_hash", "join_location", "read_location"]
 
 HASH_TYPES = ("md5", "sha1", "sha256", "sha512")  # what MONAI's large_files.yml entries may name
@@ -126,6 +128,7 @@ def fetch(
                 f"published {hash_type} is {expected}: the file is not the one published (tampered with or "
                 "corrupted), so it was deleted and nothing was written."
             )
+        os.chmod(tmp, default_mode())
         os.replace(tmp, dest)
     except http.client.HTTPException as err:  # e.g. IncompleteRead: the server closed the connection early
         Path(tmp).unlink(missing_ok=True)
