@@ -14,6 +14,7 @@ patient is the subject, so ED and ES of one patient never land in different list
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from prism.data.convert.core import Case, CaseSkip, Conversion, DatasetSpec
@@ -45,7 +46,8 @@ def _discover(run: Conversion) -> None:
         split = "test" if info.parent.parent.name.lower() == "testing" else None
         with run.attempt(patient):
             phases = _phases(info)
-            for image in run.glob(f"{patient}_frame[0-9][0-9].nii.gz", info.parent):
+            frames = [p for p in run.glob("*.nii.gz", info.parent) if re.fullmatch(rf"{patient}_frame\d\d", stem(p))]
+            for image in frames:
                 case = stem(image)
                 frame = int(case.rsplit("frame", 1)[1])
                 label = image.with_name(f"{case}_gt.nii.gz")

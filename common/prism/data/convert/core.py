@@ -427,6 +427,9 @@ def _convert(run: Conversion, *, seed: int, val_fraction: float, folds: int) -> 
     if not run.cases and not run.skipped:
         raise ConversionError(f"{source}: no case of {spec.title} found. Expected layout:\n{spec.layout}")
     cases = _finish_cases(run)
+    if not cases:
+        reasons = "; ".join(f"{s['case']}: {s['reason']}" for s in run.skipped[:5])
+        raise ConversionError(f"none of the {len(run.skipped)} case(s) found could be converted ({reasons}).")
     _check_test_labels(cases)
     plan = plan_splits(cases, val_fraction=val_fraction, seed=seed, folds=folds, external=task.is_external)
     names = ["datalist.json"] if folds == 0 else ["datalist.json"] + [f"datalist_fold{k}.json" for k in range(folds)]

@@ -50,6 +50,22 @@ def _itk_affine(image) -> np.ndarray:
     return _LPS_TO_RAS @ affine
 
 
+def _itk_read(source: Path):
+    """Read with ITK; multi-component files (Slicer's layered ``.seg.nrrd``) as a float vector image."""
+    import itk
+
+    io = itk.ImageIOFactory.CreateImageIO(str(source), itk.CommonEnums.IOFileMode_ReadMode)
+    if io is None:
+        raise ValueError("no ITK reader for this file")
+    io.SetFileName(str(source))
+    io.ReadImageInformation()
+    if io.GetNumberOfComponents() > 1:
+        reader = itk.ImageFileReader[itk.VectorImage[itk.F, io.GetNumberOfDimensions()]].New(FileName=str(source))
+        reader.Update()
+        return reader.GetOutput()
+    return itk.imread(str(source))
+
+
 def read_volume(path: str | Path) -> Volume:
     """Load a volume with its RAS affine.
 
@@ -63,16 +79,17 @@ def read_volume(path: str | Path) -> Volume:
         if _suffix(source) in _NIBABEL:
             image = nib.load(str(source))
             return Volume(np.asanyarray(image.dataobj), np.asarray(image.affine, dtype=np.float64))
+        image = _itk_read(source)
         import itk
 
-        image = itk.imread(str(source))
         array = itk.array_from_image(image)
         spatial = image.GetImageDimension()
         # ITK arrays are (z, y, x[, components]); ours are (x, y, z[, components]).
         order = tuple(reversed(range(spatial))) + tuple(range(spatial, array.ndim))
         return Volume(np.transpose(array, order), _itk_affine(image))
     except Exception as error:  # nibabel, gzip, zlib and ITK raise many types on damaged files
-        raise ValueError(f"{source}: cannot read the image ({type(error).__name__}: {error}).") from error
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise ValueError(f"{source}: cannot read the image ({type(error).__name__}: {first[:300]}).") from error
 
 
 def read_grid(path: str | Path) -> tuple[tuple[int, ...], np.ndarray]:
