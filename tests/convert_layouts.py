@@ -304,3 +304,159 @@ BUILDERS = {
                  "chaos", "atlas", "pansegdata", "dukeliver", "promise12", "prostate158", "oaizib", "skmtea", "spider",
                  "hanseg", "totalsegmr", "brats2021", "mamamia", "picai")
 }  # fmt: skip
+
+
+# ---------------------------------------------------------------- classification, age, registration
+
+
+def lldmmri(root: Path) -> None:
+    base = root / "classification_dataset"
+    phases = ("C-pre", "C+A", "C+V", "C+Delay", "T2WI", "DWI", "In Phase", "Out Phase")
+    for i in range(1, 6):
+        for k, phase in enumerate(phases):
+            write_nifti(base / "images" / f"MR-{i}" / f"{phase}.nii.gz", image((6, 6, 3), i * 10 + k))
+    labels = {"MR-1": 6, "MR-2": 0, "MR-3": 3, "MR-4": 4}
+    write_csv(base / "labels" / "labels.txt", [[c, v] for c, v in labels.items()], delimiter=" ")
+    write_csv(base / "labels" / "labels_val_inaccessible.txt", [["MR-5", -1]], delimiter=" ")
+    for fold, cases in ((1, ("MR-1", "MR-2")), (2, ("MR-3", "MR-4"))):
+        write_csv(base / "labels" / f"val_fold{fold}.txt", [[c, labels[c]] for c in cases], delimiter=" ")
+        write_csv(base / "labels" / f"train_fold{fold}.txt", [[c, v] for c, v in labels.items() if c not in cases],
+                  delimiter=" ")  # fmt: skip
+
+
+def mrnet(root: Path) -> None:
+    base = root / "MRNet-v1.0"
+    exams = {"train": ("0000", "0001", "0002"), "valid": ("1130",)}
+    findings = {"0000": (1, 1, 0), "0001": (0, 0, 0), "0002": (1, 0, 1), "1130": (1, 1, 1)}
+    for split, ids in exams.items():
+        for exam in ids:
+            for k, plane in enumerate(("sagittal", "coronal", "axial")):
+                (base / split / plane).mkdir(parents=True, exist_ok=True)
+                np.save(base / split / plane / f"{exam}.npy", (image((20 + k, 16, 16), int(exam) + k)).astype(np.uint8))
+        for column, name in enumerate(("abnormal", "acl", "meniscus")):
+            write_csv(base / f"{split}-{name}.csv", [[exam, findings[exam][column]] for exam in ids])
+
+
+_LONI_HEADER = ["Image Data ID", "Subject", "Group", "Sex", "Age", "Visit", "Modality", "Description", "Type",
+                "Acq Date", "Format", "Downloaded"]  # fmt: skip
+
+
+def _loni(root: Path, project: str, images: list[tuple], csv_name: str) -> None:
+    rows = [_LONI_HEADER]
+    for k, (image_id, subject, group, age, day, fmt) in enumerate(images):
+        folder = root / project / subject / "MPRAGE" / f"{day}_08_20_30.0" / image_id
+        if fmt == "NiFTI":
+            write_nifti(folder / f"{project}_{subject}_MR_MPRAGE_br_raw_{image_id}.nii", image(SHAPE, k))
+        else:
+            write_dicom_series(folder, image(SHAPE, k) * 10, patient=subject, description="MPRAGE")
+        month, day_of, year = day[5:7], day[8:10], day[:4]
+        rows.append([image_id, subject, group, "M", age, "sc", "MRI", "MPRAGE", "Original", f"{month}/{day_of}/{year}", fmt,
+                     "1/01/2024"])  # fmt: skip
+    write_csv(root / csv_name, rows)
+
+
+def adni(root: Path) -> None:
+    _loni(root, "ADNI", [("I13722", "002_S_0295", "CN", 84.9, "2006-04-18", "DCM"),
+                         ("I45108", "002_S_0295", "CN", 86.0, "2007-05-25", "NiFTI"),
+                         ("I11111", "011_S_0003", "AD", 81.3, "2005-09-01", "DCM"),
+                         ("I22222", "022_S_0014", "SMC", 70.2, "2012-01-10", "DCM")], "ADNI1_Screening_1_5T_1_01_2024.csv")  # fmt: skip
+    write_csv(root / "ADNIMERGE.csv", [["RID", "PTID", "VISCODE", "EXAMDATE", "DX_bl", "DX"],
+                                       [295, "002_S_0295", "bl", "2006-04-18", "CN", "CN"],
+                                       [295, "002_S_0295", "m12", "2007-04-20", "CN", "MCI"],
+                                       [3, "011_S_0003", "bl", "2005-09-01", "AD", "Dementia"]])  # fmt: skip
+
+
+def ppmi(root: Path) -> None:
+    _loni(root, "PPMI", [("I281547", "3102", "PD", 67.0, "2011-02-23", "DCM"),
+                         ("I281600", "3103", "Control", 60.5, "2011-03-01", "DCM"),
+                         ("I281700", "3104", "Prodromal", 62.0, "2011-03-02", "DCM"),
+                         ("I999999", "9001", "Phantom", 0, "2011-03-03", "DCM")], "PPMI_T1_1_01_2024.csv")  # fmt: skip
+
+
+def careliver(root: Path) -> None:
+    for folder, vendor, sequences in (("LiQA_training_data", "Vendor_A/1920-A-S1", "all"),
+                                      ("LiQA_training_data", "Vendor_A/1921-A-S4", "all"),
+                                      ("LiQA_training_data", "Vendor_B2/1075-B2-S2", "all"),
+                                      ("LiQA_training_data", "Vendor_B1/1076-B1-S3", "no GED4"),
+                                      ("LiQA_val_data", "Vendor_A/0001-A", "all")):  # fmt: skip
+        for k, seq in enumerate(("T1", "T2", "DWI_800", "GED1", "GED2", "GED3", "GED4")):
+            if not (sequences == "no GED4" and seq == "GED4"):
+                write_nifti(root / folder / vendor / f"{seq}.nii.gz", image(SHAPE, k + len(vendor)))
+
+
+def oai(root: Path) -> None:
+    series = {("00m", "9000099", "10249506"): "SAG_3D_DESS_RIGHT", ("00m", "9000099", "10249507"): "SAG_3D_DESS_LEFT",
+              ("00m", "9000099", "10249508"): "COR_IW_TSE_RIGHT", ("00m", "9000296", "10251101"): "SAG_3D_DESS_RIGHT",
+              ("12m", "9000099", "11300005"): "SAG_3D_DESS_RIGHT"}  # fmt: skip
+    contents: dict[str, list] = {}
+    for k, ((visit, participant, barcode), description) in enumerate(series.items()):
+        folder = f"1.C.2/{participant}/20050909/{barcode}" if visit == "12m" else f"0.C.2/{participant}/20040909/{barcode}"
+        names = [f"{n:03d}" for n in range(1, SHAPE[2] + 1)]
+        write_dicom_series(root / visit / folder, image(SHAPE, k) * 10, patient=participant, description=description, names=names)
+        contents.setdefault(visit, [["Folder", "ParticipantID", "StudyDate", "Barcode", "StudyDescription", "SeriesDescription"]])
+        contents[visit].append([folder, participant, "20040909", barcode, "OAI^MR^ENROLLMENT^RIGHT", description])
+    for visit, rows in contents.items():
+        write_csv(root / visit / "contents.csv", rows)
+    write_csv(root / "kxr_sq_bu00.txt", [["ID", "SIDE", "READPRJ", "VERSION", "V00XRKL"], ["9000099", "1", "15", "1", "2"],
+                                         ["9000099", "2", "15", "1", "3"], ["9000296", "1", "15", "1", "0"]], delimiter="|")  # fmt: skip
+    write_csv(root / "kxr_sq_bu01.txt", [["ID", "SIDE", "READPRJ", "VERSION", "V01XRKL"], ["9000099", "1", "15", "1", "3"],
+                                         ["9000296", "1", "15", "1", "."]], delimiter="|")  # fmt: skip
+
+
+def oasis3(root: Path) -> None:
+    for k, (subject, days, run) in enumerate((("OAS30001", 0, "_run-01"), ("OAS30001", 0, "_run-02"), ("OAS30001", 800, ""),
+                                              ("OAS30002", 100, ""), ("OAS30003", 50, ""))):  # fmt: skip
+        folder = root / "scans" / f"{subject}_MR_d{days:04d}" / "anat1" / "NIFTI"
+        write_nifti(folder / f"sub-{subject}_ses-d{days:04d}{run}_T1w.nii.gz", image(SHAPE, k))
+    write_csv(root / "OASIS3_demographics.csv", [["OASISID", "AgeatEntry", "GENDER"], ["OAS30001", "65.2", "2"],
+                                                 ["OAS30002", "70.9", "1"]])  # OAS30003 is not in it  # fmt: skip
+    write_csv(root / "OASIS3_UDSb4_cdr.csv", [["OASISID", "days_to_visit", "CDRTOT"], ["OAS30001", 0, 0], ["OAS30001", 790, 0.5],
+                                              ["OAS30002", 1000, 1]])  # fmt: skip
+
+
+def openbhb(root: Path) -> None:
+    for k, (split, subject, shape) in enumerate((("train", "1000606", (1, 182, 218, 182)), ("train", "1000707", (1, 182, 218, 182)),
+                                                  ("train", "1000808", (1, 91, 109, 91)), ("val", "2000101", (1, 182, 218, 182)))):  # fmt: skip
+        folder = root / split / "derivatives" / f"sub-{subject}" / "ses-1"
+        folder.mkdir(parents=True)
+        array = np.zeros(shape, np.float32)
+        array[0, 80:100, 100:120, 80:100] = 1.0 + k
+        np.save(folder / f"sub-{subject}_preproc-quasiraw_T1w.npy", array)
+    write_csv(root / "participants.tsv", [["participant_id", "age", "sex", "site", "study"], ["1000606", 23.5, "female", 3, "ABIDE1"],
+                                          ["1000707", 61.0, "male", 7, "IXI"], ["1000808", 40.0, "male", 7, "IXI"],
+                                          ["2000101", 35.25, "female", 3, "ABIDE1"]], delimiter="\t")  # fmt: skip
+
+
+def ixi(root: Path) -> None:
+    for k, (subject, site, sequences) in enumerate((("IXI002", "Guys-0828", ("T1", "T2", "PD")), ("IXI012", "HH-1211", ("T1", "T2", "PD")),
+                                                     ("IXI013", "HH-1212", ("T1", "T2")), ("IXI014", "HH-1213", ("T2", "PD")))):  # fmt: skip
+        for seq in sequences:
+            write_nifti(root / f"IXI-{seq}" / f"{subject}-{site}-{seq}.nii.gz", image(SHAPE, k * 10 + len(seq)))
+
+
+def oasis1(root: Path) -> None:
+    import nibabel as nib
+
+    for k in range(1, 4):
+        session = f"OAS1_{k:04d}_MR1"
+        base = root / f"disc{k}" / session
+        for folder, name, array in (("PROCESSED/MPRAGE/T88_111", f"{session}_mpr_n4_anon_111_t88_masked_gfc.img", image(SHAPE, k)),
+                                    ("FSL_SEG", f"{session}_mpr_n4_anon_111_t88_masked_gfc_fseg.img",
+                                     blob_label(SHAPE, (1, 2, 3), k).astype(np.uint8))):  # fmt: skip
+            (base / folder).mkdir(parents=True, exist_ok=True)
+            nib.save(nib.AnalyzeImage(array[..., None], np.diag([-1.0, 1.0, 1.0, 1.0])), str(base / folder / name))
+    for k in (5, 6):  # the neurite-oasis (Learn2Reg) edition of two further subjects
+        folder = root / "neurite-oasis.v1.0" / f"OASIS_OAS1_{k:04d}_MR1"
+        write_nifti(folder / "aligned_norm.nii.gz", image(SHAPE, k))
+        write_nifti(folder / "aligned_seg35.nii.gz", blob_label(SHAPE, (2, 3, 4, 41), k))
+
+
+def dukeliver_series(root: Path) -> None:
+    for k, (series_type, series) in enumerate((("T2", "0004_3"), ("T1_arterial", "0004_8"), ("T2", "0019_2"))):
+        write_dicom_series(root / "Series_Classification" / series_type / series, image(SHAPE, k) * 10, suffix=".dicom")
+
+
+TARGET_BUILDERS = {
+    name: globals()[name]
+    for name in ("lldmmri", "mrnet", "adni", "ppmi", "careliver", "oai", "oasis3", "openbhb", "ixi", "oasis1")
+}  # fmt: skip

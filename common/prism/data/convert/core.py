@@ -351,6 +351,8 @@ def _records(run: Conversion, cases: Sequence[Case], assignment: Mapping[str, st
     for name in SPLITS:
         members = [c for c in cases if assignment[c.case] == name]
         if run.spec.pairs is not None:
+            if len(members) == 1:
+                run.note(f"{name} has one subject ({members[0].case}): no pair can be formed there.")
             members = run.spec.pairs(run, members)
             lists[name] = [_record(c, None) for c in members]
         else:
