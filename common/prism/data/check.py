@@ -314,8 +314,9 @@ def _check_duplicates(result: DatasetCheck, task: Task, cases: Counter, uses: Ma
                 places = ", ".join(f"{split}/{case}:{key}" for split, case, key in where)
                 result.add("duplicates", where[0][0], where[0][1], f"{path} is used {len(where)} times: {places}.")
     by_content: dict[str, list[str]] = defaultdict(list)
-    for path in uses:
-        if os.path.isfile(path):
+    for path, where in uses.items():
+        # label maps may repeat byte for byte (empty labels of negative cases); images may not
+        if os.path.isfile(path) and not all(key.endswith("label") for _, _, key in where):
             by_content[_sha1(path)].append(path)
     for copies in by_content.values():
         if len(copies) > 1:
