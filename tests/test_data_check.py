@@ -72,9 +72,9 @@ def test_every_planted_problem_is_found_in_one_run(planted):
     assert "label map 'label' holds values [3] outside the task's label layout [0, 1, 2, 4]" in messages["bad_values"]
     assert messages["shifted"] == ("'label' and 't1' grids differ: corners up to 2 mm apart (spacing differs by 0 mm, "
                                    "origin by 2 mm, axes by 0 degrees); tolerance 0.01 mm.")  # fmt: skip
-    assert messages["leak_a"] == "subject 'leak_a' is in training and validation."
+    assert messages["leak_a"] == "subject 'leak_a' is in more than one list: training, validation."
     reused, copied = (p.message for p in result.problems if p.check == "duplicates")
-    assert reused.endswith("good1/t2.nii.gz is used 2 times: training/good1:t2, training/reused:t2.")
+    assert reused.endswith("good1/t2.nii.gz is used by 2 entries: training/good1:t2, training/reused:t2.")
     assert copied.startswith("identical files: ") and "good2/flair.nii.gz" in copied and "copied/flair.nii.gz" in copied
     summary = result.summary()
     assert "training         13" in summary and f"{len(result.problems)} problem(s):" in summary
@@ -126,3 +126,20 @@ def test_truncated_gzip_is_a_load_failure_not_a_crash(tmp_path):
     (tmp_path / "datalist.json").write_text(json.dumps({"test": [{"case": "x", "subject": "x", "image": "x.nii.gz"}]}))
     [problem] = check_dataset(tmp_path, "openbhb_brain_age").problems
     assert problem.check == "files" and problem.case == "x"
+
+
+def test_volumes_without_orientation_or_too_big_at_the_bundle_spacing(tmp_path):
+    import nibabel as nib
+
+    unoriented = nib.Nifti1Image(image(), None)
+    unoriented.set_qform(None, code=0)
+    unoriented.set_sform(None, code=0)
+    nib.save(unoriented, tmp_path / "a.nii.gz")
+    write_nifti(tmp_path / "b.nii.gz", image(), affine((200.0, 200.0, 200.0)))  # a header with metres for millimetres
+    records = [{"case": c, "subject": c, "image": f"{c}.nii.gz", "age": 30.0} for c in "ab"]
+    (tmp_path / "datalist.json").write_text(json.dumps({"training": records}))
+    problems = {p.check: p.message for p in check_dataset(tmp_path, "openbhb_brain_age").problems}
+    assert problems["orientation"].endswith("a.nii.gz: 'image' has qform and sform codes 0: its orientation is unknown "
+                                            "(readers fall back to a guess). Write it with a qform or sform.")  # fmt: skip
+    assert problems["size"].endswith("b.nii.gz: 'image' would be 2048 million voxels at the bundle's [1.0, 1.0, 1.0] mm "
+                                     "(limit 537 million); check its voxel size.")  # fmt: skip

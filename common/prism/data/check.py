@@ -49,10 +49,15 @@ CHECKS: dict[str, str] = {
     "empty": "no empty (constant) image",
     "labels": "label values the task declares",
     "geometry": "label and image grids agree",
+    "orientation": "NIfTI files say how they lie in space (qform or sform)",
+    "size": "volumes fit in memory at the bundle's voxel size",
     "subjects": "no subject in two lists",
     "duplicates": "no file used twice or copied",
 }
 _AGE_RANGE = (0.0, 120.0)
+# Above this many voxels per channel after resampling to the bundle's spacing (2 GiB as float32), a volume is
+# reported: it would not fit a training step (a header with 0.1 mm voxels, or a whole-body scan at 0.5 mm).
+MAX_VOXELS = 2**29
 
 
 @dataclass(frozen=True)
@@ -155,6 +160,23 @@ def _check_volume(result: DatasetCheck, split: str, case: str, key: str, path: s
         array = np.asarray(volume)
         if array.size and float(array.max()) == float(array.min()):
             result.add("empty", split, case, f"{path}: image {key!r} is empty (every voxel is {float(array.min()):g}).")
+
+
+def _check_header(result: DatasetCheck, split: str, case: str, key: str, path: str, volume, task: Task) -> None:
+    """A NIfTI file without orientation (qform and sform codes 0), and a volume too big at the bundle's spacing."""
+    if path.endswith((".nii", ".nii.gz")):
+        import nibabel as nib
+
+        header = nib.load(path).header
+        if int(header["qform_code"]) == 0 and int(header["sform_code"]) == 0:
+            result.add("orientation", split, case, f"{path}: {key!r} has qform and sform codes 0: its orientation is "
+                       "unknown (readers fall back to a guess). Write it with a qform or sform.")  # fmt: skip
+    if volume.ndim == 4:
+        spacing = np.linalg.norm(np.asarray(volume.affine)[:3, :3], axis=0)
+        voxels = float(np.prod(np.asarray(volume.shape[1:]) * spacing / np.asarray(task.spacing)))
+        if voxels > MAX_VOXELS:
+            result.add("size", split, case, f"{path}: {key!r} would be {voxels / 1e6:.0f} million voxels at the bundle's "
+                       f"{list(task.spacing)} mm (limit {MAX_VOXELS / 1e6:.0f} million); check its voxel size.")  # fmt: skip
 
 
 def _check_target(result: DatasetCheck, task: Task, split: str, case: str, record: Mapping[str, Any]) -> None:
@@ -269,6 +291,7 @@ def check_dataset(
                     result.add("files", split, case, str(volume))
                     continue
                 _check_volume(result, split, case, key, path, volume, task)
+                _check_header(result, split, case, key, path, volume, task)
             for label_key, image_key in annotates.items():
                 _check_geometry(result, split, case, load, resolved, label_key, image_key, tolerance_mm)
         members = {str(r.get("subject") or r.get("case")) for r in records if isinstance(r, dict)}
@@ -301,7 +324,8 @@ def _check_subjects(result: DatasetCheck, subjects: Mapping[str, set[str]]) -> N
     for subject, splits in sorted(subjects.items()):
         if len(splits) > 1:
             ordered = [s for s in SPLITS if s in splits]
-            result.add("subjects", "/".join(ordered), subject, f"subject {subject!r} is in {' and '.join(ordered)}.")
+            result.add("subjects", "/".join(ordered), subject,
+                       f"subject {subject!r} is in more than one list: {', '.join(ordered)}.")  # fmt: skip
 
 
 def _check_duplicates(result: DatasetCheck, task: Task, cases: Counter, uses: Mapping[str, list]) -> None:
@@ -312,7 +336,7 @@ def _check_duplicates(result: DatasetCheck, task: Task, cases: Counter, uses: Ma
         for path, where in sorted(uses.items()):
             if len(where) > 1:
                 places = ", ".join(f"{split}/{case}:{key}" for split, case, key in where)
-                result.add("duplicates", where[0][0], where[0][1], f"{path} is used {len(where)} times: {places}.")
+                result.add("duplicates", where[0][0], where[0][1], f"{path} is used by {len(where)} entries: {places}.")
     by_content: dict[str, list[str]] = defaultdict(list)
     for path, where in uses.items():
         # label maps may repeat byte for byte (empty labels of negative cases); images may not
