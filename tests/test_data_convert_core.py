@@ -113,10 +113,17 @@ def test_labels_on_another_grid_skip_the_case(tmp_path):
     write_nifti(tmp_path / "dl" / "atlas-train-dataset-1.0.1" / "train" / "labelsTr" / "lb2.nii.gz",
                 np.zeros((8, 8, 4), np.int16), affine(origin=(3.0, 0, 0)))  # fmt: skip
     write_nifti(tmp_path / "dl" / "atlas-train-dataset-1.0.1" / "train" / "labelsTr" / "lb0.nii.gz", np.zeros((8, 8, 5), np.int16))
+    flipped = np.diag([-1.0, -1.0, 1.0, 1.0])  # LPS written as RAS: the same voxels, mirrored in the world
+    write_nifti(tmp_path / "dl" / "atlas-train-dataset-1.0.1" / "train" / "labelsTr" / "lb1.nii.gz", np.zeros((8, 8, 4), np.int16), flipped)
+    with pytest.raises(ConversionError, match="none of the 3 case"):
+        convert("atlas", tmp_path / "dl", tmp_path / "out")
+    write_nifti(tmp_path / "dl" / "atlas-train-dataset-1.0.1" / "train" / "imagesTr" / "im3.nii.gz", image(seed=3))
+    write_nifti(tmp_path / "dl" / "atlas-train-dataset-1.0.1" / "train" / "labelsTr" / "lb3.nii.gz", np.zeros((8, 8, 4), np.int16))
     report = json.loads(convert("atlas", tmp_path / "dl", tmp_path / "out").report.read_text())
     reasons = {s["case"]: s["reason"] for s in report["skipped"]}
     assert reasons["im0"] == "label and 'image' grids differ: shapes (8, 8, 4) vs (8, 8, 5)"
     assert reasons["im2"].startswith("label and 'image' grids differ: corners up to 3 mm apart")
+    assert reasons["im1"].endswith("axes by 180 degrees)")
 
 
 # ---------------------------------------------------------------- splits

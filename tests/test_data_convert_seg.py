@@ -320,3 +320,13 @@ def test_picai_keeps_studies_of_a_patient_together_and_the_official_folds(conver
     assert len(folds.datalists) == 3
     with pytest.raises(ConversionError, match="the dataset has 2 official folds; --folds 3 asked"):
         convert("picai", downloads["picai"], tmp_path / "three", folds=3)
+
+
+def test_chaos_grey_levels_outside_the_documented_ranges_skip_the_case(tmp_path):
+    from convert_fixtures import write_png
+
+    BUILDERS["chaos"](tmp_path / "dl")
+    ground = tmp_path / "dl" / "CHAOS_Train_Sets" / "Train_Sets" / "MR" / "1" / "T2SPIR" / "Ground"
+    write_png(ground / "IMG-0001-00002.png", np.full((8, 8), 100))
+    report = json.loads(convert("chaos", tmp_path / "dl", tmp_path / "out").report.read_text())
+    assert {"case": "chaos_mr_1", "reason": "PNG grey levels [100] are in no organ's range"} in report["skipped"]

@@ -17,7 +17,7 @@ from monai.utils import look_up_option
 from prism.data.convert.core import ConversionResult, DatasetSpec, resolve_task, run_conversion
 from prism.data.convert.files import ConversionError
 
-__all__ = ["MODULES", "ConversionError", "convert", "convert_command", "get_dataset", "list_datasets"]
+__all__ = ["MODULES", "ConversionError", "convert", "convert_command", "datasets_table", "get_dataset", "list_datasets"]
 
 # Dataset modules, in the paper's task order (segmentation, classification, age, registration), then the
 # generic manifest for private cohorts.
@@ -92,6 +92,17 @@ def convert(
         spec, Path(source), Path(out), resolve_task(spec, task), seed=int(seed), val_fraction=float(val_fraction),
         folds=int(folds), overwrite=bool(overwrite), options=_options(spec, options),
     )  # fmt: skip
+
+
+def datasets_table() -> str:
+    """The Markdown table of docs/datasets.md: dataset, download page, ``prism convert`` name, bundles, licence,
+    release followed (tests/test_docs_datasets.py keeps the page equal to it)."""
+    rows = ["| dataset | download | `prism convert` name | bundle(s) | licence | release followed |",
+            "|---|---|---|---|---|---|"]  # fmt: skip
+    for spec in list_datasets():
+        bundles = ", ".join(f"`{b}`" for b in spec.bundles)
+        rows.append(f"| {spec.title} | {spec.download} | `{spec.name}` | {bundles} | {spec.licence} | {spec.release} |")
+    return "\n".join(rows)
 
 
 def _print_list() -> None:
