@@ -49,7 +49,7 @@ def blob_label(shape=(8, 8, 4), values=(1,), seed: int = 0) -> np.ndarray:
     out = np.zeros(shape, dtype=np.int16)
     flat = rng.choice(int(np.prod(shape)), size=3 * len(values), replace=False)
     for i, value in enumerate(values):
-        out.flat[flat[3 * i: 3 * i + 3]] = value
+        out.flat[flat[3 * i : 3 * i + 3]] = value
     return out
 
 
@@ -74,8 +74,13 @@ def write_mha(path: Path, array: np.ndarray, spacing=(1.0, 1.0, 1.0), origin=(0.
 _NRRD_TYPES = {np.dtype(np.uint8): "unsigned char", np.dtype(np.int16): "short", np.dtype(np.float32): "float"}
 
 
-def write_seg_nrrd(path: Path, array: np.ndarray, segments: list[tuple[str, int, int]] = (), spacing=(1.0, 1.0, 1.0),
-                   origin_lps=(0.0, 0.0, 0.0)) -> Path:  # fmt: skip
+def write_seg_nrrd(
+    path: Path,
+    array: np.ndarray,
+    segments: list[tuple[str, int, int]] = (),
+    spacing=(1.0, 1.0, 1.0),
+    origin_lps=(0.0, 0.0, 0.0),
+) -> Path:
     """A raw NRRD (3-D, or 4-D with the layer axis first as Slicer writes layered segmentations) with
     ``SegmentN_Name/Layer/LabelValue`` key:=value fields. ``array``: (x, y, z) or (layers, x, y, z), of
     uint8, int16 or float32."""
@@ -105,8 +110,15 @@ def write_seg_nrrd(path: Path, array: np.ndarray, segments: list[tuple[str, int,
     return path
 
 
-def write_dicom_series(folder: Path, volume: np.ndarray, spacing=(1.0, 1.0, 2.0), patient: str = "p1",
-                       description: str = "series", names: list[str] | None = None, suffix: str = ".dcm") -> list[Path]:  # fmt: skip
+def write_dicom_series(
+    folder: Path,
+    volume: np.ndarray,
+    spacing=(1.0, 1.0, 2.0),
+    patient: str = "p1",
+    description: str = "series",
+    names: list[str] | None = None,
+    suffix: str = ".dcm",
+) -> list[Path]:
     """An axial MR series of ``volume`` (x = columns, y = rows, z = slices), written shuffled, from pydicom's
     MR_small.dcm template. Returns the file paths in slice order."""
     import pydicom

@@ -61,14 +61,20 @@ def emidec(root: Path) -> None:
     for i, case in enumerate(("Case_N001", "Case_P002", "Case_P003")):
         base = root / "emidec-dataset-1.0.1" / case
         _pair(base / "Images" / f"{case}.nii.gz", base / "Contours" / f"{case}.nii.gz", i, _values("emidec_heart_seg"))
-    write_nifti(root / "emidec-segmentation-testset-1.0.0" / "Case_T001" / "Images" / "Case_T001.nii.gz", image(SHAPE, 9))
+    write_nifti(
+        root / "emidec-segmentation-testset-1.0.0" / "Case_T001" / "Images" / "Case_T001.nii.gz", image(SHAPE, 9)
+    )
 
 
 def mmwhs(root: Path) -> None:
     for i in range(3):
         values = _values("mmwhs_heart_seg") + ((421,) if i == 0 else ())  # the stray value of some label files
-        _pair(root / "mr_train" / f"mr_train_{1001 + i}_image.nii.gz", root / "mr_train" / f"mr_train_{1001 + i}_label.nii.gz",
-              i, values)  # fmt: skip
+        _pair(
+            root / "mr_train" / f"mr_train_{1001 + i}_image.nii.gz",
+            root / "mr_train" / f"mr_train_{1001 + i}_label.nii.gz",
+            i,
+            values,
+        )
     write_nifti(root / "mr_test" / "mr_test_2001_image.nii.gz", image(SHAPE, 7))
 
 
@@ -79,14 +85,25 @@ def _msd(root: Path, folder: str, prefix: str, task: str, channels: int, modalit
         name = f"{prefix}_{i:03d}.nii.gz"
         shape = SHAPE + (channels,) if channels > 1 else SHAPE
         write_nifti(base / "imagesTr" / name, image(shape, i), affine((0.6, 0.6, 3.6)))
-        label_affine = affine((0.6, 0.6, 3.6), origin=(0.004, 0, 0) if i == 1 else (0, 0, 0))  # a slightly different header
+        label_affine = affine(
+            (0.6, 0.6, 3.6), origin=(0.004, 0, 0) if i == 1 else (0, 0, 0)
+        )  # a slightly different header
         write_nifti(base / "labelsTr" / name, blob_label(SHAPE, _values(task), i), label_affine)
         (base / "imagesTr" / f"._{name}").write_bytes(APPLEDOUBLE)
         training.append({"image": f"./imagesTr/{name}", "label": f"./labelsTr/{name}"})
     write_nifti(base / "imagesTs" / f"{prefix}_100.nii.gz", image(SHAPE + (channels,) if channels > 1 else SHAPE, 5))
     labels = {"0": "background", **{str(v): f"class{v}" for v in _values(task)}}
-    (base / "dataset.json").write_text(json.dumps({"name": folder, "modality": modality, "labels": labels,
-                                                   "training": training, "test": [f"./imagesTs/{prefix}_100.nii.gz"]}))  # fmt: skip
+    (base / "dataset.json").write_text(
+        json.dumps(
+            {
+                "name": folder,
+                "modality": modality,
+                "labels": labels,
+                "training": training,
+                "test": [f"./imagesTs/{prefix}_100.nii.gz"],
+            }
+        )
+    )
 
 
 def msd_heart(root: Path) -> None:
@@ -107,19 +124,29 @@ def dukebreast(root: Path) -> None:
         study = root / "Duke-Breast-Cancer-MRI" / subject / "01-01-1990-NA-MRI BREAST BILATERAL W  WO-97538"
         pre = f"{3 + i}.000000-ax dyn pre-9387{i}"
         write_dicom_series(study / pre, image(SHAPE, i) * 10, patient=subject, description="ax dyn pre", suffix=".dcm")
-        write_dicom_series(study / f"{5 + i}.000000-ax dyn 1st pass-1234{i}", image(SHAPE, 10 + i), patient=subject,
-                           description="ax dyn 1st pass")  # fmt: skip
+        write_dicom_series(
+            study / f"{5 + i}.000000-ax dyn 1st pass-1234{i}",
+            image(SHAPE, 10 + i),
+            patient=subject,
+            description="ax dyn 1st pass",
+        )
         if i == 0:  # the mapping spreadsheet names subject 1's series; subject 2's is found by its folder name
-            mapping.append([f"DICOM_Images/{subject}/pre/Breast_MRI_001_pre_001.dcm",
-                            f"Duke-Breast-Cancer-MRI//{subject}/01-01-1990-NA-MRI BREAST BILATERAL W  WO-97538/{pre}/1-001.dcm",
-                            "x"])  # fmt: skip
+            mapping.append(
+                [
+                    f"DICOM_Images/{subject}/pre/Breast_MRI_001_pre_001.dcm",
+                    f"Duke-Breast-Cancer-MRI//{subject}/01-01-1990-NA-MRI BREAST BILATERAL W  WO-97538/{pre}/1-001.dcm",
+                    "x",
+                ]
+            )
         masks = root / "Segmentation_Masks_NRRD" / subject
         breast = np.zeros(SHAPE, np.uint8)
         breast[2:6, 2:6, 1:3] = 1
         write_seg_nrrd(masks / f"Segmentation_{subject}_Breast.seg.nrrd", breast, [("Breast", 0, 1)], spacing=(1, 1, 2))
         dv = np.zeros(SHAPE, np.uint8)
         dv[3, 3, 1], dv[4, 4, 2] = 1, 2
-        segments = [("Vessels", 0, 1), ("Dense", 0, 2)] if i == 0 else [("Dense", 0, 1), ("Vessels", 0, 2)]  # order varies
+        segments = (
+            [("Vessels", 0, 1), ("Dense", 0, 2)] if i == 0 else [("Dense", 0, 1), ("Vessels", 0, 2)]
+        )  # order varies
         write_seg_nrrd(masks / f"Segmentation_{subject}_Dense_and_Vessels.seg.nrrd", dv, segments, spacing=(1, 1, 2))
     write_xlsx(root / "Breast-Cancer-MRI-filepath_filename-mapping.xlsx", mapping)
 
@@ -127,13 +154,21 @@ def dukebreast(root: Path) -> None:
 def amos(root: Path) -> None:
     base = root / "amos22"
     lists: dict[str, list] = {"training": [], "validation": [], "test": []}
-    for case, folder, lab in (("amos_0001", "Tr", True), ("amos_0507", "Tr", True), ("amos_0508", "Tr", True),
-                              ("amos_0540", "Tr", True), ("amos_0600", "Va", True), ("amos_0601", "Ts", False)):  # fmt: skip
+    for case, folder, lab in (
+        ("amos_0001", "Tr", True),
+        ("amos_0507", "Tr", True),
+        ("amos_0508", "Tr", True),
+        ("amos_0540", "Tr", True),
+        ("amos_0600", "Va", True),
+        ("amos_0601", "Ts", False),
+    ):
         seed = int(case[-3:])
         write_nifti(base / f"images{folder}" / f"{case}.nii.gz", image(SHAPE, seed))
         entry = {"image": f"./images{folder}/{case}.nii.gz"}
         if lab:
-            write_nifti(base / f"labels{folder}" / f"{case}.nii.gz", blob_label(SHAPE, _values("amos_abdomen_seg")[:5], seed))
+            write_nifti(
+                base / f"labels{folder}" / f"{case}.nii.gz", blob_label(SHAPE, _values("amos_abdomen_seg")[:5], seed)
+            )
             entry["label"] = f"./labels{folder}/{case}.nii.gz"
         lists[{"Tr": "training", "Va": "validation", "Ts": "test"}[folder]].append(entry)
     (base / "dataset.json").write_text(json.dumps({"name": "AMOS", **lists}))
@@ -159,7 +194,12 @@ def atlas(root: Path) -> None:
 
 def pansegdata(root: Path) -> None:
     for i in range(2):
-        _pair(root / "t1" / "imagesTr" / f"MCF_{i:04d}_0000.nii.gz", root / "t1" / "labelsTr" / f"MCF_{i:04d}.nii.gz", i, (1,))
+        _pair(
+            root / "t1" / "imagesTr" / f"MCF_{i:04d}_0000.nii.gz",
+            root / "t1" / "labelsTr" / f"MCF_{i:04d}.nii.gz",
+            i,
+            (1,),
+        )
 
 
 def dukeliver(root: Path) -> None:
@@ -173,15 +213,21 @@ def dukeliver(root: Path) -> None:
 def promise12(root: Path) -> None:
     for i in range(3):
         write_mha(root / "TrainingData_Part1" / f"Case{i:02d}.mhd", image(SHAPE, i), spacing=(0.6, 0.6, 3.6))
-        write_mha(root / "TrainingData_Part1" / f"Case{i:02d}_segmentation.mhd", blob_label(SHAPE, (1,), i).astype(np.uint8),
-                  spacing=(0.6, 0.6, 3.6))  # fmt: skip
+        write_mha(
+            root / "TrainingData_Part1" / f"Case{i:02d}_segmentation.mhd",
+            blob_label(SHAPE, (1,), i).astype(np.uint8),
+            spacing=(0.6, 0.6, 3.6),
+        )
     write_mha(root / "TestData" / "Case00.mhd", image(SHAPE, 8), spacing=(0.6, 0.6, 3.6))
 
 
 def prostate158(root: Path) -> None:
     header = ["ID", "t2", "adc", "dwi", "t2_anatomy_reader1", "t2_tumor_reader1", "adc_tumor_reader1"]
-    for archive, csv_name, ids in (("prostate158_train", "train.csv", (20, 21, 22)), ("prostate158_train", "valid.csv", (30,)),
-                                   ("prostate158_test", "test.csv", (1,))):  # fmt: skip
+    for archive, csv_name, ids in (
+        ("prostate158_train", "train.csv", (20, 21, 22)),
+        ("prostate158_train", "valid.csv", (30,)),
+        ("prostate158_test", "test.csv", (1,)),
+    ):
         rows = [header]
         folder = "test" if archive.endswith("test") else "train"
         for i in ids:
@@ -193,14 +239,28 @@ def prostate158(root: Path) -> None:
             if tumour:
                 write_nifti(case / "adc_tumor_reader1.nii.gz", blob_label(SHAPE, (1,), i + 1))
             rel = f"{folder}/{i:03d}"
-            rows.append([i, f"{rel}/t2.nii.gz", f"{rel}/adc.nii.gz", f"{rel}/dwi.nii.gz", f"{rel}/t2_anatomy_reader1.nii.gz",
-                         "", f"{rel}/adc_tumor_reader1.nii.gz" if tumour else ""])  # fmt: skip
+            rows.append(
+                [
+                    i,
+                    f"{rel}/t2.nii.gz",
+                    f"{rel}/adc.nii.gz",
+                    f"{rel}/dwi.nii.gz",
+                    f"{rel}/t2_anatomy_reader1.nii.gz",
+                    "",
+                    f"{rel}/adc_tumor_reader1.nii.gz" if tumour else "",
+                ]
+            )
         write_csv(root / archive / csv_name, rows)
 
 
 def oaizib(root: Path) -> None:
     for i, (images, labels) in enumerate((("imagesTr", "labelsTr"),) * 3 + (("imagesTs", "labelsTs"),)):
-        _pair(root / images / f"oaizib_{i + 1:03d}_0000.nii.gz", root / labels / f"oaizib_{i + 1:03d}.nii.gz", i, (1, 2, 3, 4, 5))
+        _pair(
+            root / images / f"oaizib_{i + 1:03d}_0000.nii.gz",
+            root / labels / f"oaizib_{i + 1:03d}.nii.gz",
+            i,
+            (1, 2, 3, 4, 5),
+        )
 
 
 def skmtea(root: Path) -> None:
@@ -208,17 +268,24 @@ def skmtea(root: Path) -> None:
 
     lists = {"train": ["MTR_005", "MTR_006"], "val": ["MTR_010"], "test": ["MTR_020"]}
     for name, scans in lists.items():
-        images = [{"id": i, "file_name": f"{s}.h5", "scan_id": s, "subject_id": f"S{s[-2:]}", "timepoint": 0}
-                  for i, s in enumerate(scans)]  # fmt: skip
+        images = [
+            {"id": i, "file_name": f"{s}.h5", "scan_id": s, "subject_id": f"S{s[-2:]}", "timepoint": 0}
+            for i, s in enumerate(scans)
+        ]
         path = root / "annotations" / "v1.0.0" / f"{name}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"info": {"version": "v1.0.0"}, "images": images, "annotations": [], "categories": []}))
+        path.write_text(
+            json.dumps({"info": {"version": "v1.0.0"}, "images": images, "annotations": [], "categories": []})
+        )
         for s in scans:
             (root / "image_files").mkdir(parents=True, exist_ok=True)
             with h5py.File(root / "image_files" / f"{s}.h5", "w") as f:
                 f["echo1"], f["echo2"] = image(SHAPE, int(s[-2:])), image(SHAPE, int(s[-2:]) + 1)
-            write_nifti(root / "segmentation_masks" / "dicom-track" / f"{s}.nii.gz",
-                        blob_label(SHAPE, (1, 2, 3, 4, 5, 6), int(s[-2:])), affine((0.3, 0.3, 0.8)))  # fmt: skip
+            write_nifti(
+                root / "segmentation_masks" / "dicom-track" / f"{s}.nii.gz",
+                blob_label(SHAPE, (1, 2, 3, 4, 5, 6), int(s[-2:])),
+                affine((0.3, 0.3, 0.8)),
+            )
 
 
 def spider(root: Path) -> None:
@@ -226,9 +293,14 @@ def spider(root: Path) -> None:
     for patient in (1, 2, 3):
         for series in ("t1", "t2", "t2_SPACE"):
             name = f"{patient}_{series}"
-            write_mha(root / "images" / f"{name}.mha", image(SHAPE, patient * 10 + len(series)), spacing=(3.3, 0.6, 0.6))
-            write_mha(root / "masks" / f"{name}.mha", blob_label(SHAPE, (1, 5, 100, 201), patient).astype(np.uint8),
-                      spacing=(3.3, 0.6, 0.6))  # fmt: skip
+            write_mha(
+                root / "images" / f"{name}.mha", image(SHAPE, patient * 10 + len(series)), spacing=(3.3, 0.6, 0.6)
+            )
+            write_mha(
+                root / "masks" / f"{name}.mha",
+                blob_label(SHAPE, (1, 5, 100, 201), patient).astype(np.uint8),
+                spacing=(3.3, 0.6, 0.6),
+            )
             rows.append([name, "validation" if patient == 3 else "training", 7])
     write_csv(root / "overview.csv", rows)
 
@@ -251,19 +323,31 @@ def hanseg(root: Path) -> None:
 def totalsegmr(root: Path) -> None:
     for i, case in enumerate(("s0001", "s0002", "s0003")):
         write_nifti(root / case / "mri.nii.gz", image(SHAPE, i), affine((1.5, 1.5, 3.0)))
-        for k, structure in enumerate(("liver", "spleen", "vertebrae", "kidney_cyst_left")):  # the last is not in the registry
+        for k, structure in enumerate(
+            ("liver", "spleen", "vertebrae", "kidney_cyst_left")
+        ):  # the last is not in the registry
             mask = np.zeros(SHAPE, np.uint8)
             mask[k, i, 1:3] = 1
             write_nifti(root / case / "segmentations" / f"{structure}.nii.gz", mask, affine((1.5, 1.5, 3.0)))
-    write_csv(root / "meta.csv", [["image_id", "age", "gender", "split"], ["s0001", 60, "m", "train"],
-                                  ["s0002", 55, "f", "val"], ["s0003", 70, "f", "test"]], delimiter=";")  # fmt: skip
+    write_csv(
+        root / "meta.csv",
+        [
+            ["image_id", "age", "gender", "split"],
+            ["s0001", 60, "m", "train"],
+            ["s0002", 55, "f", "val"],
+            ["s0003", 70, "f", "test"],
+        ],
+        delimiter=";",
+    )
 
 
 def brats2021(root: Path) -> None:
-    for i, folder in ((0, "RSNA_ASNR_MICCAI_BraTS2021_TrainingData_16July2021"),
-                      (2, "RSNA_ASNR_MICCAI_BraTS2021_TrainingData_16July2021"),
-                      (3, "RSNA_ASNR_MICCAI_BraTS2021_TrainingData_16July2021"),
-                      (1, "RSNA_ASNR_MICCAI_BraTS2021_ValidationData")):  # fmt: skip
+    for i, folder in (
+        (0, "RSNA_ASNR_MICCAI_BraTS2021_TrainingData_16July2021"),
+        (2, "RSNA_ASNR_MICCAI_BraTS2021_TrainingData_16July2021"),
+        (3, "RSNA_ASNR_MICCAI_BraTS2021_TrainingData_16July2021"),
+        (1, "RSNA_ASNR_MICCAI_BraTS2021_ValidationData"),
+    ):
         case = f"BraTS2021_{i:05d}"
         base = root / folder / case
         for k, seq in enumerate(("t1", "t1ce", "t2", "flair")):
@@ -278,7 +362,9 @@ def mamamia(root: Path) -> None:
         for phase in range(3):
             write_nifti(root / "images" / patient / f"{patient}_000{phase}.nii.gz", image(SHAPE, i * 10 + phase))
         write_nifti(root / "segmentations" / "expert" / f"{patient}.nii.gz", blob_label(SHAPE, (1,), i))
-    write_csv(root / "train_test_splits.csv", [["train_split", "test_split"], ["DUKE_001", "NACT_01"], ["ISPY1_1001", ""]])
+    write_csv(
+        root / "train_test_splits.csv", [["train_split", "test_split"], ["DUKE_001", "NACT_01"], ["ISPY1_1001", ""]]
+    )
 
 
 def picai(root: Path) -> None:
@@ -300,10 +386,31 @@ def picai(root: Path) -> None:
 
 BUILDERS = {
     name: globals()[name]
-    for name in ("acdc", "emidec", "mmwhs", "msd_heart", "msd_hippocampus", "msd_prostate", "dukebreast", "amos",
-                 "chaos", "atlas", "pansegdata", "dukeliver", "promise12", "prostate158", "oaizib", "skmtea", "spider",
-                 "hanseg", "totalsegmr", "brats2021", "mamamia", "picai")
-}  # fmt: skip
+    for name in (
+        "acdc",
+        "emidec",
+        "mmwhs",
+        "msd_heart",
+        "msd_hippocampus",
+        "msd_prostate",
+        "dukebreast",
+        "amos",
+        "chaos",
+        "atlas",
+        "pansegdata",
+        "dukeliver",
+        "promise12",
+        "prostate158",
+        "oaizib",
+        "skmtea",
+        "spider",
+        "hanseg",
+        "totalsegmr",
+        "brats2021",
+        "mamamia",
+        "picai",
+    )
+}
 
 
 # ---------------------------------------------------------------- classification, age, registration
@@ -320,8 +427,11 @@ def lldmmri(root: Path) -> None:
     write_csv(base / "labels" / "labels_val_inaccessible.txt", [["MR-5", -1]], delimiter=" ")
     for fold, cases in ((1, ("MR-1", "MR-2")), (2, ("MR-3", "MR-4"))):
         write_csv(base / "labels" / f"val_fold{fold}.txt", [[c, labels[c]] for c in cases], delimiter=" ")
-        write_csv(base / "labels" / f"train_fold{fold}.txt", [[c, v] for c, v in labels.items() if c not in cases],
-                  delimiter=" ")  # fmt: skip
+        write_csv(
+            base / "labels" / f"train_fold{fold}.txt",
+            [[c, v] for c, v in labels.items() if c not in cases],
+            delimiter=" ",
+        )
 
 
 def mrnet(root: Path) -> None:
@@ -337,8 +447,20 @@ def mrnet(root: Path) -> None:
             write_csv(base / f"{split}-{name}.csv", [[exam, findings[exam][column]] for exam in ids])
 
 
-_LONI_HEADER = ["Image Data ID", "Subject", "Group", "Sex", "Age", "Visit", "Modality", "Description", "Type",
-                "Acq Date", "Format", "Downloaded"]  # fmt: skip
+_LONI_HEADER = [
+    "Image Data ID",
+    "Subject",
+    "Group",
+    "Sex",
+    "Age",
+    "Visit",
+    "Modality",
+    "Description",
+    "Type",
+    "Acq Date",
+    "Format",
+    "Downloaded",
+]
 
 
 def _loni(root: Path, project: str, images: list[tuple], csv_name: str) -> None:
@@ -350,86 +472,177 @@ def _loni(root: Path, project: str, images: list[tuple], csv_name: str) -> None:
         else:
             write_dicom_series(folder, image(SHAPE, k) * 10, patient=subject, description="MPRAGE")
         month, day_of, year = day[5:7], day[8:10], day[:4]
-        rows.append([image_id, subject, group, "M", age, "sc", "MRI", "MPRAGE", "Original", f"{month}/{day_of}/{year}", fmt,
-                     "1/01/2024"])  # fmt: skip
+        rows.append(
+            [
+                image_id,
+                subject,
+                group,
+                "M",
+                age,
+                "sc",
+                "MRI",
+                "MPRAGE",
+                "Original",
+                f"{month}/{day_of}/{year}",
+                fmt,
+                "1/01/2024",
+            ]
+        )
     write_csv(root / csv_name, rows)
 
 
 def adni(root: Path) -> None:
-    _loni(root, "ADNI", [("I13722", "002_S_0295", "CN", 84.9, "2006-04-18", "DCM"),
-                         ("I45108", "002_S_0295", "CN", 86.0, "2007-05-25", "NiFTI"),
-                         ("I11111", "011_S_0003", "AD", 81.3, "2005-09-01", "DCM"),
-                         ("I22222", "022_S_0014", "SMC", 70.2, "2012-01-10", "DCM")], "ADNI1_Screening_1_5T_1_01_2024.csv")  # fmt: skip
-    write_csv(root / "ADNIMERGE.csv", [["RID", "PTID", "VISCODE", "EXAMDATE", "DX_bl", "DX"],
-                                       [295, "002_S_0295", "bl", "2006-04-18", "CN", "CN"],
-                                       [295, "002_S_0295", "m12", "2007-04-20", "CN", "MCI"],
-                                       [3, "011_S_0003", "bl", "2005-09-01", "AD", "Dementia"]])  # fmt: skip
+    _loni(
+        root,
+        "ADNI",
+        [
+            ("I13722", "002_S_0295", "CN", 84.9, "2006-04-18", "DCM"),
+            ("I45108", "002_S_0295", "CN", 86.0, "2007-05-25", "NiFTI"),
+            ("I11111", "011_S_0003", "AD", 81.3, "2005-09-01", "DCM"),
+            ("I22222", "022_S_0014", "SMC", 70.2, "2012-01-10", "DCM"),
+        ],
+        "ADNI1_Screening_1_5T_1_01_2024.csv",
+    )
+    write_csv(
+        root / "ADNIMERGE.csv",
+        [
+            ["RID", "PTID", "VISCODE", "EXAMDATE", "DX_bl", "DX"],
+            [295, "002_S_0295", "bl", "2006-04-18", "CN", "CN"],
+            [295, "002_S_0295", "m12", "2007-04-20", "CN", "MCI"],
+            [3, "011_S_0003", "bl", "2005-09-01", "AD", "Dementia"],
+        ],
+    )
 
 
 def ppmi(root: Path) -> None:
-    _loni(root, "PPMI", [("I281547", "3102", "PD", 67.0, "2011-02-23", "DCM"),
-                         ("I281600", "3103", "Control", 60.5, "2011-03-01", "DCM"),
-                         ("I281700", "3104", "Prodromal", 62.0, "2011-03-02", "DCM"),
-                         ("I999999", "9001", "Phantom", 0, "2011-03-03", "DCM")], "PPMI_T1_1_01_2024.csv")  # fmt: skip
+    _loni(
+        root,
+        "PPMI",
+        [
+            ("I281547", "3102", "PD", 67.0, "2011-02-23", "DCM"),
+            ("I281600", "3103", "Control", 60.5, "2011-03-01", "DCM"),
+            ("I281700", "3104", "Prodromal", 62.0, "2011-03-02", "DCM"),
+            ("I999999", "9001", "Phantom", 0, "2011-03-03", "DCM"),
+        ],
+        "PPMI_T1_1_01_2024.csv",
+    )
 
 
 def careliver(root: Path) -> None:
-    for folder, vendor, sequences in (("LiQA_training_data", "Vendor_A/1920-A-S1", "all"),
-                                      ("LiQA_training_data", "Vendor_A/1921-A-S4", "all"),
-                                      ("LiQA_training_data", "Vendor_B2/1075-B2-S2", "all"),
-                                      ("LiQA_training_data", "Vendor_B1/1076-B1-S3", "no GED4"),
-                                      ("LiQA_val_data", "Vendor_A/0001-A", "all")):  # fmt: skip
+    for folder, vendor, sequences in (
+        ("LiQA_training_data", "Vendor_A/1920-A-S1", "all"),
+        ("LiQA_training_data", "Vendor_A/1921-A-S4", "all"),
+        ("LiQA_training_data", "Vendor_B2/1075-B2-S2", "all"),
+        ("LiQA_training_data", "Vendor_B1/1076-B1-S3", "no GED4"),
+        ("LiQA_val_data", "Vendor_A/0001-A", "all"),
+    ):
         for k, seq in enumerate(("T1", "T2", "DWI_800", "GED1", "GED2", "GED3", "GED4")):
             if not (sequences == "no GED4" and seq == "GED4"):
                 write_nifti(root / folder / vendor / f"{seq}.nii.gz", image(SHAPE, k + len(vendor)))
 
 
 def oai(root: Path) -> None:
-    series = {("00m", "9000099", "10249506"): "SAG_3D_DESS_RIGHT", ("00m", "9000099", "10249507"): "SAG_3D_DESS_LEFT",
-              ("00m", "9000099", "10249508"): "COR_IW_TSE_RIGHT", ("00m", "9000296", "10251101"): "SAG_3D_DESS_RIGHT",
-              ("12m", "9000099", "11300005"): "SAG_3D_DESS_RIGHT"}  # fmt: skip
+    series = {
+        ("00m", "9000099", "10249506"): "SAG_3D_DESS_RIGHT",
+        ("00m", "9000099", "10249507"): "SAG_3D_DESS_LEFT",
+        ("00m", "9000099", "10249508"): "COR_IW_TSE_RIGHT",
+        ("00m", "9000296", "10251101"): "SAG_3D_DESS_RIGHT",
+        ("12m", "9000099", "11300005"): "SAG_3D_DESS_RIGHT",
+    }
     contents: dict[str, list] = {}
     for k, ((visit, participant, barcode), description) in enumerate(series.items()):
-        folder = f"1.C.2/{participant}/20050909/{barcode}" if visit == "12m" else f"0.C.2/{participant}/20040909/{barcode}"
+        folder = (
+            f"1.C.2/{participant}/20050909/{barcode}" if visit == "12m" else f"0.C.2/{participant}/20040909/{barcode}"
+        )
         names = [f"{n:03d}" for n in range(1, SHAPE[2] + 1)]
-        write_dicom_series(root / visit / folder, image(SHAPE, k) * 10, patient=participant, description=description, names=names)
-        contents.setdefault(visit, [["Folder", "ParticipantID", "StudyDate", "Barcode", "StudyDescription", "SeriesDescription"]])
+        write_dicom_series(
+            root / visit / folder, image(SHAPE, k) * 10, patient=participant, description=description, names=names
+        )
+        contents.setdefault(
+            visit, [["Folder", "ParticipantID", "StudyDate", "Barcode", "StudyDescription", "SeriesDescription"]]
+        )
         contents[visit].append([folder, participant, "20040909", barcode, "OAI^MR^ENROLLMENT^RIGHT", description])
     for visit, rows in contents.items():
         write_csv(root / visit / "contents.csv", rows)
-    write_csv(root / "kxr_sq_bu00.txt", [["ID", "SIDE", "READPRJ", "VERSION", "V00XRKL"], ["9000099", "1", "15", "1", "2"],
-                                         ["9000099", "2", "15", "1", "3"], ["9000296", "1", "15", "1", "0"]], delimiter="|")  # fmt: skip
-    write_csv(root / "kxr_sq_bu01.txt", [["ID", "SIDE", "READPRJ", "VERSION", "V01XRKL"], ["9000099", "1", "15", "1", "3"],
-                                         ["9000296", "1", "15", "1", "."]], delimiter="|")  # fmt: skip
+    write_csv(
+        root / "kxr_sq_bu00.txt",
+        [
+            ["ID", "SIDE", "READPRJ", "VERSION", "V00XRKL"],
+            ["9000099", "1", "15", "1", "2"],
+            ["9000099", "2", "15", "1", "3"],
+            ["9000296", "1", "15", "1", "0"],
+        ],
+        delimiter="|",
+    )
+    write_csv(
+        root / "kxr_sq_bu01.txt",
+        [
+            ["ID", "SIDE", "READPRJ", "VERSION", "V01XRKL"],
+            ["9000099", "1", "15", "1", "3"],
+            ["9000296", "1", "15", "1", "."],
+        ],
+        delimiter="|",
+    )
 
 
 def oasis3(root: Path) -> None:
-    for k, (subject, days, run) in enumerate((("OAS30001", 0, "_run-01"), ("OAS30001", 0, "_run-02"), ("OAS30001", 800, ""),
-                                              ("OAS30002", 100, ""), ("OAS30003", 50, ""))):  # fmt: skip
+    for k, (subject, days, run) in enumerate(
+        (
+            ("OAS30001", 0, "_run-01"),
+            ("OAS30001", 0, "_run-02"),
+            ("OAS30001", 800, ""),
+            ("OAS30002", 100, ""),
+            ("OAS30003", 50, ""),
+        )
+    ):
         folder = root / "scans" / f"{subject}_MR_d{days:04d}" / "anat1" / "NIFTI"
         write_nifti(folder / f"sub-{subject}_ses-d{days:04d}{run}_T1w.nii.gz", image(SHAPE, k))
-    write_csv(root / "OASIS3_demographics.csv", [["OASISID", "AgeatEntry", "GENDER"], ["OAS30001", "65.2", "2"],
-                                                 ["OAS30002", "70.9", "1"]])  # OAS30003 is not in it  # fmt: skip
-    write_csv(root / "OASIS3_UDSb4_cdr.csv", [["OASISID", "days_to_visit", "CDRTOT"], ["OAS30001", 0, 0], ["OAS30001", 790, 0.5],
-                                              ["OAS30002", 1000, 1]])  # fmt: skip
+    write_csv(
+        root / "OASIS3_demographics.csv",
+        [["OASISID", "AgeatEntry", "GENDER"], ["OAS30001", "65.2", "2"], ["OAS30002", "70.9", "1"]],
+    )  # OAS30003 is not in it
+    write_csv(
+        root / "OASIS3_UDSb4_cdr.csv",
+        [["OASISID", "days_to_visit", "CDRTOT"], ["OAS30001", 0, 0], ["OAS30001", 790, 0.5], ["OAS30002", 1000, 1]],
+    )
 
 
 def openbhb(root: Path) -> None:
-    for k, (split, subject, shape) in enumerate((("train", "1000606", (1, 182, 218, 182)), ("train", "1000707", (1, 182, 218, 182)),
-                                                  ("train", "1000808", (1, 91, 109, 91)), ("val", "2000101", (1, 182, 218, 182)))):  # fmt: skip
+    for k, (split, subject, shape) in enumerate(
+        (
+            ("train", "1000606", (1, 182, 218, 182)),
+            ("train", "1000707", (1, 182, 218, 182)),
+            ("train", "1000808", (1, 91, 109, 91)),
+            ("val", "2000101", (1, 182, 218, 182)),
+        )
+    ):
         folder = root / split / "derivatives" / f"sub-{subject}" / "ses-1"
         folder.mkdir(parents=True)
         array = np.zeros(shape, np.float32)
         array[0, 80:100, 100:120, 80:100] = 1.0 + k
         np.save(folder / f"sub-{subject}_preproc-quasiraw_T1w.npy", array)
-    write_csv(root / "participants.tsv", [["participant_id", "age", "sex", "site", "study"], ["1000606", 23.5, "female", 3, "ABIDE1"],
-                                          ["1000707", 61.0, "male", 7, "IXI"], ["1000808", 40.0, "male", 7, "IXI"],
-                                          ["2000101", 35.25, "female", 3, "ABIDE1"]], delimiter="\t")  # fmt: skip
+    write_csv(
+        root / "participants.tsv",
+        [
+            ["participant_id", "age", "sex", "site", "study"],
+            ["1000606", 23.5, "female", 3, "ABIDE1"],
+            ["1000707", 61.0, "male", 7, "IXI"],
+            ["1000808", 40.0, "male", 7, "IXI"],
+            ["2000101", 35.25, "female", 3, "ABIDE1"],
+        ],
+        delimiter="\t",
+    )
 
 
 def ixi(root: Path) -> None:
-    for k, (subject, site, sequences) in enumerate((("IXI002", "Guys-0828", ("T1", "T2", "PD")), ("IXI012", "HH-1211", ("T1", "T2", "PD")),
-                                                     ("IXI013", "HH-1212", ("T1", "T2")), ("IXI014", "HH-1213", ("T2", "PD")))):  # fmt: skip
+    for k, (subject, site, sequences) in enumerate(
+        (
+            ("IXI002", "Guys-0828", ("T1", "T2", "PD")),
+            ("IXI012", "HH-1211", ("T1", "T2", "PD")),
+            ("IXI013", "HH-1212", ("T1", "T2")),
+            ("IXI014", "HH-1213", ("T2", "PD")),
+        )
+    ):
         for seq in sequences:
             write_nifti(root / f"IXI-{seq}" / f"{subject}-{site}-{seq}.nii.gz", image(SHAPE, k * 10 + len(seq)))
 
@@ -440,9 +653,14 @@ def oasis1(root: Path) -> None:
     for k in range(1, 4):
         session = f"OAS1_{k:04d}_MR1"
         base = root / f"disc{k}" / session
-        for folder, name, array in (("PROCESSED/MPRAGE/T88_111", f"{session}_mpr_n4_anon_111_t88_masked_gfc.img", image(SHAPE, k)),
-                                    ("FSL_SEG", f"{session}_mpr_n4_anon_111_t88_masked_gfc_fseg.img",
-                                     blob_label(SHAPE, (1, 2, 3), k).astype(np.uint8))):  # fmt: skip
+        for folder, name, array in (
+            ("PROCESSED/MPRAGE/T88_111", f"{session}_mpr_n4_anon_111_t88_masked_gfc.img", image(SHAPE, k)),
+            (
+                "FSL_SEG",
+                f"{session}_mpr_n4_anon_111_t88_masked_gfc_fseg.img",
+                blob_label(SHAPE, (1, 2, 3), k).astype(np.uint8),
+            ),
+        ):
             (base / folder).mkdir(parents=True, exist_ok=True)
             nib.save(nib.AnalyzeImage(array[..., None], np.diag([-1.0, 1.0, 1.0, 1.0])), str(base / folder / name))
     for k in (5, 6):  # the neurite-oasis (Learn2Reg) edition of two further subjects
@@ -459,4 +677,4 @@ def dukeliver_series(root: Path) -> None:
 TARGET_BUILDERS = {
     name: globals()[name]
     for name in ("lldmmri", "mrnet", "adni", "ppmi", "careliver", "oai", "oasis3", "openbhb", "ixi", "oasis1")
-}  # fmt: skip
+}

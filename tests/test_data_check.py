@@ -23,8 +23,16 @@ def _case(root: Path, case: str, seed: int, **change) -> dict:
     """A BraTS-style case under ``root/<case>/`` (files the tests then break one by one)."""
     record = {"case": case, "subject": change.pop("subject", case)}
     for k, key in enumerate(SEQUENCES):
-        record[key] = write_nifti(root / "cases" / case / f"{key}.nii.gz", image((8, 8, 4), seed * 10 + k)).relative_to(root).as_posix()
-    record["label"] = write_nifti(root / "cases" / case / "label.nii.gz", blob_label((8, 8, 4), (1, 2, 4), seed)).relative_to(root).as_posix()
+        record[key] = (
+            write_nifti(root / "cases" / case / f"{key}.nii.gz", image((8, 8, 4), seed * 10 + k))
+            .relative_to(root)
+            .as_posix()
+        )
+    record["label"] = (
+        write_nifti(root / "cases" / case / "label.nii.gz", blob_label((8, 8, 4), (1, 2, 4), seed))
+        .relative_to(root)
+        .as_posix()
+    )
     return record
 
 
@@ -32,9 +40,28 @@ def _case(root: Path, case: str, seed: int, **change) -> dict:
 def planted(tmp_path) -> Path:
     """One case per problem; ``good1``..``good3`` are clean."""
     root = tmp_path
-    records = {name: _case(root, name, i) for i, name in enumerate(
-        ("good1", "good2", "good3", "missing_key", "missing_file", "truncated", "flat", "nan", "empty", "bad_values",
-         "shifted", "leak_a", "leak_b", "reused", "copied"))}  # fmt: skip
+    records = {
+        name: _case(root, name, i)
+        for i, name in enumerate(
+            (
+                "good1",
+                "good2",
+                "good3",
+                "missing_key",
+                "missing_file",
+                "truncated",
+                "flat",
+                "nan",
+                "empty",
+                "bad_values",
+                "shifted",
+                "leak_a",
+                "leak_b",
+                "reused",
+                "copied",
+            )
+        )
+    }
     del records["missing_key"]["t1ce"]
     (root / records["missing_file"]["t2"]).unlink()
     data = (root / records["truncated"]["flair"]).read_bytes()
@@ -58,20 +85,33 @@ def test_every_planted_problem_is_found_in_one_run(planted):
     result = check_dataset(planted, "prism_brats2021_tumour_seg")
     found = {(p.check, p.case) for p in result.problems}
     assert found == {
-        ("keys", "missing_key"), ("files", "missing_file"), ("files", "truncated"), ("dimensions", "flat"),
-        ("finite", "nan"), ("empty", "empty"), ("labels", "bad_values"), ("geometry", "shifted"),
-        ("subjects", "leak_a"), ("duplicates", "good1"), ("duplicates", "-"),
-    }  # fmt: skip
+        ("keys", "missing_key"),
+        ("files", "missing_file"),
+        ("files", "truncated"),
+        ("dimensions", "flat"),
+        ("finite", "nan"),
+        ("empty", "empty"),
+        ("labels", "bad_values"),
+        ("geometry", "shifted"),
+        ("subjects", "leak_a"),
+        ("duplicates", "good1"),
+        ("duplicates", "-"),
+    }
     messages = {p.case: p.message for p in result.problems if p.check not in ("duplicates",)}
-    assert messages["missing_key"] == "case 'missing_key': ['t1ce'] missing (every training case needs t1, t1ce, t2, flair, label)."
+    assert (
+        messages["missing_key"]
+        == "case 'missing_key': ['t1ce'] missing (every training case needs t1, t1ce, t2, flair, label)."
+    )
     assert messages["missing_file"] == "the file for 't2' does not exist: cases/missing_file/t2.nii.gz"
     assert "cases/truncated/flair.nii.gz: cannot be loaded" in messages["truncated"]
     assert messages["flat"].endswith("cases/flat/t2.nii.gz: spatial size (8, 8, 1) is below 2 on some axis (2-D?).")
     assert messages["nan"].endswith("cases/nan/t2.nii.gz: image 't2' holds 1 NaN voxel(s).")
     assert messages["empty"].endswith("cases/empty/flair.nii.gz: image 'flair' is empty (every voxel is 0).")
     assert "label map 'label' holds values [3] outside the task's label layout [0, 1, 2, 4]" in messages["bad_values"]
-    assert messages["shifted"] == ("'label' and 't1' grids differ: corners up to 2 mm apart (spacing differs by 0 mm, "
-                                   "origin by 2 mm, axes by 0 degrees); tolerance 0.01 mm.")  # fmt: skip
+    assert messages["shifted"] == (
+        "'label' and 't1' grids differ: corners up to 2 mm apart (spacing differs by 0 mm, "
+        "origin by 2 mm, axes by 0 degrees); tolerance 0.01 mm."
+    )
     assert messages["leak_a"] == "subject 'leak_a' is in more than one list: training, validation."
     reused, copied = (p.message for p in result.problems if p.check == "duplicates")
     assert reused.endswith("good1/t2.nii.gz is used by 2 entries: training/good1:t2, training/reused:t2.")
@@ -86,13 +126,29 @@ def test_targets_of_other_families_are_checked(tmp_path):
     sex = dict(age, case="b", subject="b", image=write_nifti(tmp_path / "b.nii.gz", image(seed=1)).name, age="old")
     (tmp_path / "datalist.json").write_text(json.dumps({"training": [age, sex]}))
     problems = {p.case: p.message for p in check_dataset(tmp_path, "openbhb_brain_age").problems}
-    assert problems == {"a": "age 150.0 is not a number of years in [0.0, 120.0].", "b": "age 'old' is not a number of years in [0.0, 120.0]."}
-    grade = {"case": "c", "subject": "c", "image": write_nifti(tmp_path / "c.nii.gz", image(seed=2)).name, "label": "AD"}
-    multi = {"case": "d", "subject": "d", "image": write_nifti(tmp_path / "d.nii.gz", image(seed=3)).name, "label": "ICC"}
-    sick = dict(grade, case="e", subject="e", image=write_nifti(tmp_path / "e.nii.gz", image(seed=4)).name, label="Sick")
+    assert problems == {
+        "a": "age 150.0 is not a number of years in [0.0, 120.0].",
+        "b": "age 'old' is not a number of years in [0.0, 120.0].",
+    }
+    grade = {
+        "case": "c",
+        "subject": "c",
+        "image": write_nifti(tmp_path / "c.nii.gz", image(seed=2)).name,
+        "label": "AD",
+    }
+    multi = {
+        "case": "d",
+        "subject": "d",
+        "image": write_nifti(tmp_path / "d.nii.gz", image(seed=3)).name,
+        "label": "ICC",
+    }
+    sick = dict(
+        grade, case="e", subject="e", image=write_nifti(tmp_path / "e.nii.gz", image(seed=4)).name, label="Sick"
+    )
     (tmp_path / "datalist.json").write_text(json.dumps({"training": [grade, sick]}))
     assert [p.message for p in check_dataset(tmp_path, "adni_ad_grade").problems] == [
-        "label ['Sick'] not among the task's classes ['CN', 'MCI', 'AD']."]
+        "label ['Sick'] not among the task's classes ['CN', 'MCI', 'AD']."
+    ]
     (tmp_path / "datalist.json").write_text(json.dumps({"training": [multi]}))
     problems = check_dataset(tmp_path, "mrnet_knee_abn").problems
     assert {p.check for p in problems} == {"keys", "targets"}
@@ -139,7 +195,11 @@ def test_volumes_without_orientation_or_too_big_at_the_bundle_spacing(tmp_path):
     records = [{"case": c, "subject": c, "image": f"{c}.nii.gz", "age": 30.0} for c in "ab"]
     (tmp_path / "datalist.json").write_text(json.dumps({"training": records}))
     problems = {p.check: p.message for p in check_dataset(tmp_path, "openbhb_brain_age").problems}
-    assert problems["orientation"].endswith("a.nii.gz: 'image' has qform and sform codes 0: its orientation is unknown "
-                                            "(readers fall back to a guess). Write it with a qform or sform.")  # fmt: skip
-    assert problems["size"].endswith("b.nii.gz: 'image' would be 2048 million voxels at the bundle's [1.0, 1.0, 1.0] mm "
-                                     "(limit 537 million); check its voxel size.")  # fmt: skip
+    assert problems["orientation"].endswith(
+        "a.nii.gz: 'image' has qform and sform codes 0: its orientation is unknown "
+        "(readers fall back to a guess). Write it with a qform or sform."
+    )
+    assert problems["size"].endswith(
+        "b.nii.gz: 'image' would be 2048 million voxels at the bundle's [1.0, 1.0, 1.0] mm "
+        "(limit 537 million); check its voxel size."
+    )

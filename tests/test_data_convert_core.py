@@ -31,7 +31,11 @@ def test_tables_sniff_the_delimiter_and_match_drifting_headers(tmp_path, delimit
 
 
 def test_xlsx_sheets_and_numbers_read_as_text(tmp_path):
-    path = write_xlsx(tmp_path / "t.xlsx", [["patient_id", "KL"], ["9000099", 2], [None, None], ["9000296", 0.0]], sheet="dataset_info")
+    path = write_xlsx(
+        tmp_path / "t.xlsx",
+        [["patient_id", "KL"], ["9000099", 2], [None, None], ["9000296", 0.0]],
+        sheet="dataset_info",
+    )
     table = read_table(path, sheet="dataset_info")
     assert table.values("patient_id") == ["9000099", "9000296"] and table.values("kl") == ["2", "0"]
     with pytest.raises(ConversionError, match=r"no sheet 'other'; sheets: \['dataset_info'\]"):
@@ -40,10 +44,15 @@ def test_xlsx_sheets_and_numbers_read_as_text(tmp_path):
 
 def test_spreadsheet_errors_name_the_file_and_its_columns(tmp_path):
     path = write_csv(tmp_path / "t.csv", [["a", "b"], ["1", "2"]])
-    with pytest.raises(ConversionError, match=r"t.csv: no column 'age' \(looked for age, AgeatEntry\); the file has columns \['a', 'b'\]"):
+    with pytest.raises(
+        ConversionError,
+        match=r"t.csv: no column 'age' \(looked for age, AgeatEntry\); the file has columns \['a', 'b'\]",
+    ):
         read_table(path).column("age", "AgeatEntry")
     (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0")
-    with pytest.raises(ConversionError, match=r"old.xls: legacy Excel .xls is not read; save it as .xlsx or .csv first"):
+    with pytest.raises(
+        ConversionError, match=r"old.xls: legacy Excel .xls is not read; save it as .xlsx or .csv first"
+    ):
         read_rows(tmp_path / "old.xls")
     write_csv(tmp_path / "dup.csv", [["ID", "id"], ["1", "2"]])
     with pytest.raises(ConversionError, match="duplicate column names"):
@@ -100,8 +109,10 @@ def test_label_plan_keeps_accepted_values_rewrites_known_ones_and_reports_the_re
 
 def test_unknown_label_values_skip_the_case_with_the_reason(tmp_path):
     BUILDERS["atlas"](tmp_path / "dl")
-    write_nifti(tmp_path / "dl" / "atlas-train-dataset-1.0.1" / "train" / "labelsTr" / "lb1.nii.gz",
-                np.full((8, 8, 4), 7, np.int16))  # fmt: skip
+    write_nifti(
+        tmp_path / "dl" / "atlas-train-dataset-1.0.1" / "train" / "labelsTr" / "lb1.nii.gz",
+        np.full((8, 8, 4), 7, np.int16),
+    )
     result = convert("atlas", tmp_path / "dl", tmp_path / "out")
     report = json.loads(result.report.read_text())
     assert report["skipped"] == [{"case": "im1", "reason": "label values [7] are not in the task's layout [0, 1, 2]"}]
@@ -110,15 +121,28 @@ def test_unknown_label_values_skip_the_case_with_the_reason(tmp_path):
 
 def test_labels_on_another_grid_skip_the_case(tmp_path):
     BUILDERS["atlas"](tmp_path / "dl")
-    write_nifti(tmp_path / "dl" / "atlas-train-dataset-1.0.1" / "train" / "labelsTr" / "lb2.nii.gz",
-                np.zeros((8, 8, 4), np.int16), affine(origin=(3.0, 0, 0)))  # fmt: skip
-    write_nifti(tmp_path / "dl" / "atlas-train-dataset-1.0.1" / "train" / "labelsTr" / "lb0.nii.gz", np.zeros((8, 8, 5), np.int16))
+    write_nifti(
+        tmp_path / "dl" / "atlas-train-dataset-1.0.1" / "train" / "labelsTr" / "lb2.nii.gz",
+        np.zeros((8, 8, 4), np.int16),
+        affine(origin=(3.0, 0, 0)),
+    )
+    write_nifti(
+        tmp_path / "dl" / "atlas-train-dataset-1.0.1" / "train" / "labelsTr" / "lb0.nii.gz",
+        np.zeros((8, 8, 5), np.int16),
+    )
     flipped = np.diag([-1.0, -1.0, 1.0, 1.0])  # LPS written as RAS: the same voxels, mirrored in the world
-    write_nifti(tmp_path / "dl" / "atlas-train-dataset-1.0.1" / "train" / "labelsTr" / "lb1.nii.gz", np.zeros((8, 8, 4), np.int16), flipped)
+    write_nifti(
+        tmp_path / "dl" / "atlas-train-dataset-1.0.1" / "train" / "labelsTr" / "lb1.nii.gz",
+        np.zeros((8, 8, 4), np.int16),
+        flipped,
+    )
     with pytest.raises(ConversionError, match="none of the 3 case"):
         convert("atlas", tmp_path / "dl", tmp_path / "out")
     write_nifti(tmp_path / "dl" / "atlas-train-dataset-1.0.1" / "train" / "imagesTr" / "im3.nii.gz", image(seed=3))
-    write_nifti(tmp_path / "dl" / "atlas-train-dataset-1.0.1" / "train" / "labelsTr" / "lb3.nii.gz", np.zeros((8, 8, 4), np.int16))
+    write_nifti(
+        tmp_path / "dl" / "atlas-train-dataset-1.0.1" / "train" / "labelsTr" / "lb3.nii.gz",
+        np.zeros((8, 8, 4), np.int16),
+    )
     report = json.loads(convert("atlas", tmp_path / "dl", tmp_path / "out").report.read_text())
     reasons = {s["case"]: s["reason"] for s in report["skipped"]}
     assert reasons["im0"] == "label and 'image' grids differ: shapes (8, 8, 4) vs (8, 8, 5)"
@@ -169,7 +193,11 @@ def test_folds_option_writes_one_datalist_per_fold(tmp_path):
     names = sorted(p.name for p in result.datalists)
     assert names == ["datalist.json", "datalist_fold0.json", "datalist_fold1.json", "datalist_fold2.json"]
     folds = [json.loads((tmp_path / "out" / f"datalist_fold{k}.json").read_text()) for k in range(3)]
-    assert sorted(r["case"] for f in folds for r in f["validation"]) == ["BraTS2021_00000", "BraTS2021_00002", "BraTS2021_00003"]
+    assert sorted(r["case"] for f in folds for r in f["validation"]) == [
+        "BraTS2021_00000",
+        "BraTS2021_00002",
+        "BraTS2021_00003",
+    ]
     assert all(f["test"][0]["case"] == "BraTS2021_00001" for f in folds)
     assert json.loads((tmp_path / "out" / "datalist.json").read_text()) == folds[0]
 
@@ -220,8 +248,12 @@ def test_command_converts_and_rejects_bad_arguments(tmp_path, capsys):
         main(["convert", "atlas", str(tmp_path / "dl"), "--out", str(tmp_path / "o3"), "--sequence", "t2"])
     with pytest.raises(ValueError, match="By 'atlass', did you mean 'atlas'"):
         main(["convert", "atlass", str(tmp_path / "dl"), "--out", str(tmp_path / "o4")])
-    with pytest.raises(ConversionError, match=r"--task 'brats2021_tumour_seg': atlas feeds \['atlas_tumour_seg', 'atlas_liver_seg'\]"):
-        main(["convert", "atlas", str(tmp_path / "dl"), "--out", str(tmp_path / "o5"), "--task", "brats2021_tumour_seg"])
+    with pytest.raises(
+        ConversionError, match=r"--task 'brats2021_tumour_seg': atlas feeds \['atlas_tumour_seg', 'atlas_liver_seg'\]"
+    ):
+        main(
+            ["convert", "atlas", str(tmp_path / "dl"), "--out", str(tmp_path / "o5"), "--task", "brats2021_tumour_seg"]
+        )
     with pytest.raises(ConversionError, match=r"no case of ATLAS 2023 \(liver\) found. Expected layout"):
         convert("atlas", _empty(tmp_path), tmp_path / "o6")
     with pytest.raises(SystemExit):  # fire refuses flags the command does not have
@@ -240,8 +272,10 @@ def test_manifest_for_private_cohorts(tmp_path):
         for seq in ("T2", "ADC"):
             write_nifti(src / f"p{i}" / f"{seq.lower()}.nii.gz", image(seed=i * 2 + len(seq)))
         write_nifti(src / f"p{i}" / "zones.nii.gz", np.zeros((8, 8, 4), np.int16))
-        rows += [[f"p{i}", "s1", "T2", f"p{i}/t2.nii.gz", f"p{i}/zones.nii.gz", "test" if i == 3 else "", "A"],
-                 [f"p{i}", "s1", "adc", f"p{i}/adc.nii.gz", "", "test" if i == 3 else "", "A"]]  # fmt: skip
+        rows += [
+            [f"p{i}", "s1", "T2", f"p{i}/t2.nii.gz", f"p{i}/zones.nii.gz", "test" if i == 3 else "", "A"],
+            [f"p{i}", "s1", "adc", f"p{i}/adc.nii.gz", "", "test" if i == 3 else "", "A"],
+        ]
     rows.append(["p9", "s1", "DWI", "p9/dwi.nii.gz", "", "", "B"])
     write_csv(src / "manifest.csv", rows)
     with pytest.raises(ConversionError, match="can feed any bundle: name one with --task"):

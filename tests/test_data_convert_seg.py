@@ -103,7 +103,9 @@ def _bundle_inputs(name: str, task: str | None, folder: Path) -> list[dict]:
     transform = parser.get_parsed_content("preprocessing" if spec_task.is_external else "validate#preprocessing")
     splits = ("test",) if spec_task.is_external else ("training", "validation")
     datalist = _datalist(folder)
-    records = [r for s in splits if datalist.get(s) for r in load_decathlon_datalist(folder / "datalist.json", True, s, folder)]
+    records = [
+        r for s in splits if datalist.get(s) for r in load_decathlon_datalist(folder / "datalist.json", True, s, folder)
+    ]
     return [transform(r) for r in records]
 
 
@@ -197,8 +199,10 @@ def test_duke_breast_merges_the_two_segmentations_whatever_their_segment_order(c
     datalist = _datalist(folder)
     records = {r["case"]: r for s in datalist.values() for r in s}
     assert set(records) == {"Breast_MRI_001", "Breast_MRI_002"}
-    for case, (vessel_voxel, dense_voxel) in {"Breast_MRI_001": ((3, 3, 1), (4, 4, 2)),
-                                               "Breast_MRI_002": ((4, 4, 2), (3, 3, 1))}.items():  # fmt: skip
+    for case, (vessel_voxel, dense_voxel) in {
+        "Breast_MRI_001": ((3, 3, 1), (4, 4, 2)),
+        "Breast_MRI_002": ((4, 4, 2), (3, 3, 1)),
+    }.items():
         label = np.asanyarray(nib.load(folder / records[case]["label"]).dataobj)
         assert label[vessel_voxel] == 3 and label[dense_voxel] == 2 and label[2, 2, 1] == 1 and label[0, 0, 0] == 0
 
@@ -233,7 +237,9 @@ def test_skmtea_input_is_the_root_sum_of_squares_of_the_echoes(converted, downlo
 
     folder = converted[("skmtea", None)]
     datalist = _datalist(folder)
-    assert [r["case"] for r in datalist["validation"]] == ["MTR_010"] and [r["case"] for r in datalist["test"]] == ["MTR_020"]
+    assert [r["case"] for r in datalist["validation"]] == ["MTR_010"] and [r["case"] for r in datalist["test"]] == [
+        "MTR_020"
+    ]
     record = datalist["training"][0]
     with h5py.File(downloads["skmtea"] / "image_files" / f"{record['case']}.h5") as f:
         expected = np.sqrt(np.asarray(f["echo1"]) ** 2 + np.asarray(f["echo2"]) ** 2)
@@ -261,7 +267,9 @@ def test_totalsegmentator_masks_are_merged_with_the_registry_values(converted):
     folder = converted[("totalsegmr", None)]
     datalist, report = _datalist(folder), _report(folder)
     task = get_task("totalsegmr_body_seg")
-    assert [r["case"] for r in datalist["validation"]] == ["s0002"] and [r["case"] for r in datalist["test"]] == ["s0003"]
+    assert [r["case"] for r in datalist["validation"]] == ["s0002"] and [r["case"] for r in datalist["test"]] == [
+        "s0003"
+    ]
     record = datalist["training"][0]
     expected = {0} | {task.labels[task.class_index(n) - 1].value for n in ("liver", "spleen", "vertebrae")}
     assert _values(folder, record) == expected
@@ -287,16 +295,19 @@ def test_hanseg_rigid_registration_recovers_a_known_shift(tmp_path):
 
     from convert_fixtures import write_seg_nrrd
 
-    case = tmp_path / "HaN-Seg" / "set_1" / "case_01"
+    case = tmp_path / "dl" / "HaN-Seg" / "set_1" / "case_01"
     grid = np.indices((32, 32, 24)).astype(float)
     body = ((grid[0] - 16) ** 2 / 81 + (grid[1] - 16) ** 2 / 49 + (grid[2] - 12) ** 2 / 36 < 1).astype(np.float32)
     nose = ((grid[0] - 22) ** 2 + (grid[1] - 16) ** 2 + (grid[2] - 16) ** 2 < 9).astype(np.float32)
     ct = gaussian_filter(1000 * body + 500 * nose, 1.0).astype(np.int16)
     write_seg_nrrd(case / "case_01_IMG_CT.nrrd", ct)
-    write_seg_nrrd(case / "case_01_IMG_MR_T1.nrrd", gaussian_filter(300 * body + 900 * nose, 1.0).astype(np.float32),
-                   origin_lps=(3.0, 0.0, 0.0))  # the same head, 3 mm away  # fmt: skip
+    write_seg_nrrd(
+        case / "case_01_IMG_MR_T1.nrrd",
+        gaussian_filter(300 * body + 900 * nose, 1.0).astype(np.float32),
+        origin_lps=(3.0, 0.0, 0.0),
+    )  # the same head, 3 mm away
     write_seg_nrrd(case / "case_01_OAR_Brainstem.seg.nrrd", (body > 0).astype(np.uint8), [("Brainstem", 0, 1)])
-    convert("hanseg", tmp_path, tmp_path / "out", register="rigid")
+    convert("hanseg", tmp_path / "dl", tmp_path / "out", register="rigid")
     folder = tmp_path / "out"
     record = _datalist(folder)["training"][0] if _datalist(folder)["training"] else _datalist(folder)["validation"][0]
     mr = np.asanyarray(nib.load(folder / record["image"]).dataobj)

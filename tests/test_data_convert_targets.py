@@ -22,12 +22,23 @@ from prism.data.convert.volumes import read_volume
 from prism.tasks import get_task
 
 RUNS = [
-    ("lldmmri", None, {}), ("mrnet", None, {}), ("adni", "adni_ad_grade", {}), ("adni", "adni_brain_age", {}),
-    ("adni", "adni_ad_prog", {}), ("ppmi", None, {}), ("careliver", None, {}), ("oai", "oai_kl_grade", {}),
-    ("oai", "oai_kl_prog", {}), ("oasis3", "oasis3_dementia_grade", {}), ("oasis3", "oasis3_brain_age", {}),
-    ("openbhb", None, {}), ("ixi", None, {}), ("oasis1", None, {"val_fraction": 0.4}), ("picai", "picai_isup_grade", {}),
+    ("lldmmri", None, {}),
+    ("mrnet", None, {}),
+    ("adni", "adni_ad_grade", {}),
+    ("adni", "adni_brain_age", {}),
+    ("adni", "adni_ad_prog", {}),
+    ("ppmi", None, {}),
+    ("careliver", None, {}),
+    ("oai", "oai_kl_grade", {}),
+    ("oai", "oai_kl_prog", {}),
+    ("oasis3", "oasis3_dementia_grade", {}),
+    ("oasis3", "oasis3_brain_age", {}),
+    ("openbhb", None, {}),
+    ("ixi", None, {}),
+    ("oasis1", None, {"val_fraction": 0.4}),
+    ("picai", "picai_isup_grade", {}),
     ("dukeliver", "dukeliver_series_seqid", {}),
-]  # fmt: skip
+]
 _LAYOUTS = {**TARGET_BUILDERS, "picai": BUILDERS["picai"], "dukeliver": dukeliver_series}
 
 
@@ -45,7 +56,9 @@ def converted(tmp_path_factory) -> dict[tuple[str, str | None], Path]:
 
 
 def _load(folder: Path) -> tuple[dict, dict]:
-    return json.loads((folder / "datalist.json").read_text()), json.loads((folder / "conversion_report.json").read_text())
+    return json.loads((folder / "datalist.json").read_text()), json.loads(
+        (folder / "conversion_report.json").read_text()
+    )
 
 
 def _records(folder: Path) -> dict[str, dict]:
@@ -64,7 +77,10 @@ def _check_contract(task, folder: Path, datalist: dict) -> None:
             else:
                 files = list(task.input_keys)
             for key in files:
-                assert (folder / record[key]).is_file() and read_volume(folder / record[key]).array.ndim == 3, (key, record)
+                assert (folder / record[key]).is_file() and read_volume(folder / record[key]).array.ndim == 3, (
+                    key,
+                    record,
+                )
             if task.family == "age":
                 assert isinstance(record["age"], float) and 0 < record["age"] < 120
             elif task.family == "abnormality" and (split != "test" or "label" in record):
@@ -79,9 +95,11 @@ def test_records_follow_the_contract(name, task, options, converted):
     datalist, report = _load(folder)
     spec_task = get_task(report["task"])
     _check_contract(spec_task, folder, datalist)
-    subjects = [{r["subject"] for r in records} | {r.get("fixed_subject") for r in records} - {None}
-                for records in datalist.values()]  # fmt: skip
-    assert all(not (a & b) for i, a in enumerate(subjects) for b in subjects[i + 1:])
+    subjects = [
+        {r["subject"] for r in records} | {r.get("fixed_subject") for r in records} - {None}
+        for records in datalist.values()
+    ]
+    assert all(not (a & b) for i, a in enumerate(subjects) for b in subjects[i + 1 :])
     assert report["licence"] and report["citation"]
 
 
@@ -105,8 +123,11 @@ def test_mrnet_findings_from_the_three_spreadsheets(converted):
 
 def test_adni_targets(converted):
     grade = _records(converted[("adni", "adni_ad_grade")])
-    assert {c: r["label"] for c, r in grade.items()} == {"002_S_0295_I13722": "CN", "002_S_0295_I45108": "CN",
-                                                        "011_S_0003_I11111": "AD"}  # fmt: skip
+    assert {c: r["label"] for c, r in grade.items()} == {
+        "002_S_0295_I13722": "CN",
+        "002_S_0295_I45108": "CN",
+        "011_S_0003_I11111": "AD",
+    }
     assert _load(converted[("adni", "adni_ad_grade")])[1]["skipped"][0]["reason"] == "group 'SMC' is not CN, MCI or AD"
     age = _records(converted[("adni", "adni_brain_age")])
     assert age["002_S_0295_I45108"]["age"] == 86.0 and age["002_S_0295_I45108"]["image"].startswith("source/ADNI/")
@@ -125,25 +146,36 @@ def test_careliver_stage_from_the_folder_name(converted):
     records = _records(converted[("careliver", None)])
     assert records["1920-A-S1"]["label"] == "S1" and records["1075-B2-S2"]["site"] == "Vendor_B2"
     assert [r["case"] for r in datalist["test"]] == ["0001-A"]
-    assert report["skipped"] == [{"case": "1076-B1-S3", "reason": "missing file LiQA_training_data/Vendor_B1/1076-B1-S3/GED4.nii.gz"}]
+    assert report["skipped"] == [
+        {"case": "1076-B1-S3", "reason": "missing file LiQA_training_data/Vendor_B1/1076-B1-S3/GED4.nii.gz"}
+    ]
 
 
 def test_oai_kl_grades_per_knee_and_visit(converted):
     grade = _records(converted[("oai", "oai_kl_grade")])
-    assert {c: r["label"] for c, r in grade.items()} == {"9000099_00m_right": "KL2", "9000099_00m_left": "KL3",
-                                                        "9000296_00m_right": "KL0", "9000099_12m_right": "KL3"}  # fmt: skip
+    assert {c: r["label"] for c, r in grade.items()} == {
+        "9000099_00m_right": "KL2",
+        "9000099_00m_left": "KL3",
+        "9000296_00m_right": "KL0",
+        "9000099_12m_right": "KL3",
+    }
     prog, report = _records(converted[("oai", "oai_kl_prog")]), _load(converted[("oai", "oai_kl_prog")])[1]
     assert list(prog) == ["9000099_00m_right"] and prog["9000099_00m_right"]["label"] == "KL3"
     assert set(prog["9000099_00m_right"]) >= {"baseline", "followup"}
     assert {s["case"]: s["reason"] for s in report["skipped"]} == {
-        "9000099_00m_left": "no KL grade at 12m for the left knee", "9000296_00m_right": "no KL grade at 12m for the right knee"}
+        "9000099_00m_left": "no KL grade at 12m for the left knee",
+        "9000296_00m_right": "no KL grade at 12m for the right knee",
+    }
 
 
 def test_oasis3_age_at_scan_and_nearest_cdr(converted):
     age = _records(converted[("oasis3", "oasis3_brain_age")])
     assert age["OAS30001_d0800"]["age"] == round(65.2 + 800 / 365.25, 2) and age["OAS30001_d0000"]["sex"] == "F"
     assert "run-01" in age["OAS30001_d0000"]["image"]  # the first run of a session
-    grade, report = _records(converted[("oasis3", "oasis3_dementia_grade")]), _load(converted[("oasis3", "oasis3_dementia_grade")])[1]
+    grade, report = (
+        _records(converted[("oasis3", "oasis3_dementia_grade")]),
+        _load(converted[("oasis3", "oasis3_dementia_grade")])[1],
+    )
     assert {c: r["label"] for c, r in grade.items()} == {"OAS30001_d0000": "CDR0", "OAS30001_d0800": "CDR0.5"}
     assert {s["case"] for s in report["skipped"]} == {"OAS30002_d0100", "OAS30003_d0050"}
 
@@ -162,8 +194,16 @@ def test_openbhb_npy_on_the_mni_grid(converted):
 
 def test_ixi_pairs(converted):
     records = _records(converted[("ixi", None)])
-    assert sorted(records) == ["IXI002_T1_to_PD", "IXI002_T1_to_T2", "IXI012_T1_to_PD", "IXI012_T1_to_T2", "IXI013_T1_to_T2"]
-    assert records["IXI002_T1_to_PD"]["moving"].endswith("-T1.nii.gz") and records["IXI002_T1_to_PD"]["fixed"].endswith("-PD.nii.gz")
+    assert sorted(records) == [
+        "IXI002_T1_to_PD",
+        "IXI002_T1_to_T2",
+        "IXI012_T1_to_PD",
+        "IXI012_T1_to_T2",
+        "IXI013_T1_to_T2",
+    ]
+    assert records["IXI002_T1_to_PD"]["moving"].endswith("-T1.nii.gz") and records["IXI002_T1_to_PD"]["fixed"].endswith(
+        "-PD.nii.gz"
+    )
     reasons = {s["case"]: s["reason"] for s in _load(converted[("ixi", None)])[1]["skipped"]}
     assert reasons == {"IXI013_T1_to_PD": "no PD", "IXI014": "no T1 (the moving image of both pairs)"}
 
@@ -182,15 +222,22 @@ def test_oasis1_pairs_within_each_list_from_both_editions(converted):
 
 def test_picai_grade_from_the_marksheet(converted):
     records = _records(converted[("picai", "picai_isup_grade")])
-    assert {c: r["label"] for c, r in records.items()} == {"10000_1000000": "ISUP0", "10000_1000001": "ISUP0",
-                                                          "10001_1000002": "ISUP2", "10002_1000003": "ISUP4"}  # fmt: skip
+    assert {c: r["label"] for c, r in records.items()} == {
+        "10000_1000000": "ISUP0",
+        "10000_1000001": "ISUP0",
+        "10001_1000002": "ISUP2",
+        "10002_1000003": "ISUP4",
+    }
     assert set(records["10000_1000000"]) >= {"t2", "adc", "hbv", "site"}
 
 
 def test_duke_liver_series_types_from_the_class_folders(converted):
     records = _records(converted[("dukeliver", "dukeliver_series_seqid")])
     assert {c: (r["subject"], r["label"]) for c, r in records.items()} == {
-        "0004_3": ("0004", "T2"), "0004_8": ("0004", "T1_arterial"), "0019_2": ("0019", "T2")}
+        "0004_3": ("0004", "T2"),
+        "0004_8": ("0004", "T1_arterial"),
+        "0019_2": ("0019", "T2"),
+    }
 
 
 def test_registry_classes_are_matched_by_name_or_the_conversion_stops(tmp_path, monkeypatch):

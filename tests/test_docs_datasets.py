@@ -12,7 +12,9 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "datasets.md"
 def test_the_datasets_table_is_the_generated_one():
     text = DOC.read_text()
     table = text.split("<!-- datasets-table:start -->\n", 1)[1].split("\n<!-- datasets-table:end -->", 1)[0]
-    assert table == datasets_table(), "regenerate the table: python -c 'from prism.data.convert import datasets_table; print(datasets_table())'"
+    assert (
+        table == datasets_table()
+    ), "regenerate the table: python -c 'from prism.data.convert import datasets_table; print(datasets_table())'"
 
 
 def test_every_dataset_has_a_note():

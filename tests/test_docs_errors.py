@@ -21,7 +21,9 @@ def test_the_catalogue_has_at_least_thirty_distinct_entries():
     ids = [e[0] for e in _entries()]
     assert len(ids) >= 30 and len(set(ids)) == len(ids)
     table_rows = [l for l in (REPO / "docs" / "errors.md").read_text().splitlines() if re.match(r"^\| [A-Z]\d\d \|", l)]
-    assert len(table_rows) == len(ids), "a catalogue row does not have the form | id | ... | `tests/x.py::test` | `text` |"
+    assert len(table_rows) == len(
+        ids
+    ), "a catalogue row does not have the form | id | ... | `tests/x.py::test` | `text` |"
 
 
 @pytest.mark.parametrize("entry", _entries(), ids=[e[0] for e in _entries()])

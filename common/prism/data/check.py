@@ -91,7 +91,10 @@ class DatasetCheck:
 
     def summary(self) -> str:
         """The short table: cases, subjects and files per list, then problems per check."""
-        lines = [f"{self.dataset_dir} against {self.task.bundle_name}", f"{'list':12s}{'cases':>7s}{'subjects':>10s}{'files':>7s}"]
+        lines = [
+            f"{self.dataset_dir} against {self.task.bundle_name}",
+            f"{'list':12s}{'cases':>7s}{'subjects':>10s}{'files':>7s}",
+        ]
         for split, count in self.counts.items():
             lines.append(f"{split:12s}{count['cases']:7d}{count['subjects']:10d}{count['files']:7d}")
         found = Counter(p.check for p in self.problems)
@@ -169,14 +172,24 @@ def _check_header(result: DatasetCheck, split: str, case: str, key: str, path: s
 
         header = nib.load(path).header
         if int(header["qform_code"]) == 0 and int(header["sform_code"]) == 0:
-            result.add("orientation", split, case, f"{path}: {key!r} has qform and sform codes 0: its orientation is "
-                       "unknown (readers fall back to a guess). Write it with a qform or sform.")  # fmt: skip
+            result.add(
+                "orientation",
+                split,
+                case,
+                f"{path}: {key!r} has qform and sform codes 0: its orientation is "
+                "unknown (readers fall back to a guess). Write it with a qform or sform.",
+            )
     if volume.ndim == 4:
         spacing = np.linalg.norm(np.asarray(volume.affine)[:3, :3], axis=0)
         voxels = float(np.prod(np.asarray(volume.shape[1:]) * spacing / np.asarray(task.spacing)))
         if voxels > MAX_VOXELS:
-            result.add("size", split, case, f"{path}: {key!r} would be {voxels / 1e6:.0f} million voxels at the bundle's "
-                       f"{list(task.spacing)} mm (limit {MAX_VOXELS / 1e6:.0f} million); check its voxel size.")  # fmt: skip
+            result.add(
+                "size",
+                split,
+                case,
+                f"{path}: {key!r} would be {voxels / 1e6:.0f} million voxels at the bundle's "
+                f"{list(task.spacing)} mm (limit {MAX_VOXELS / 1e6:.0f} million); check its voxel size.",
+            )
 
 
 def _check_target(result: DatasetCheck, task: Task, split: str, case: str, record: Mapping[str, Any]) -> None:
@@ -200,7 +213,9 @@ def _check_target(result: DatasetCheck, task: Task, split: str, case: str, recor
     if task.class_names:
         unknown = [n for n in names if n not in task.class_names]
         if unknown:
-            result.add("targets", split, case, f"label {unknown} not among the task's classes {list(task.class_names)}.")
+            result.add(
+                "targets", split, case, f"label {unknown} not among the task's classes {list(task.class_names)}."
+            )
 
 
 def _read_datalist(result: DatasetCheck, path: Path) -> dict[str, list] | None:
@@ -226,8 +241,9 @@ def _check_keys(result: DatasetCheck, task: Task, split: str, case: str, record:
         wanted.append("label")
     missing = [k for k in wanted if record.get(k) in (None, "", [])]
     if missing:
-        result.add("keys", split, case,
-                   f"case {case!r}: {missing} missing (every {split} case needs {', '.join(wanted)}).")  # fmt: skip
+        result.add(
+            "keys", split, case, f"case {case!r}: {missing} missing (every {split} case needs {', '.join(wanted)})."
+        )
     target = _target_key(task)
     if target is not None and labelled and target not in record:
         result.add("keys", split, case, f"case {case!r}: no {target!r} (every training and validation case needs one).")
@@ -268,7 +284,9 @@ def check_dataset(
     for split, records in lists.items():
         files = set()
         for index, record in enumerate(records):
-            case = str(record.get("case") or record.get("id") or f"#{index}") if isinstance(record, dict) else f"#{index}"
+            case = (
+                str(record.get("case") or record.get("id") or f"#{index}") if isinstance(record, dict) else f"#{index}"
+            )
             if not isinstance(record, dict):
                 result.add("datalist", split, case, f"entry {index} is not an object: {record!r}")
                 continue
@@ -316,16 +334,24 @@ def _check_geometry(result, split, case, load, resolved, label_key, image_key, t
         tuple(image.shape[1:]), np.asarray(image.affine), tuple(label.shape[1:]), np.asarray(label.affine)
     )
     if not difference.agrees(tolerance_mm):
-        result.add("geometry", split, case,
-                   f"{label_key!r} and {image_key!r} grids differ: {difference.describe()}; tolerance {tolerance_mm} mm.")  # fmt: skip
+        result.add(
+            "geometry",
+            split,
+            case,
+            f"{label_key!r} and {image_key!r} grids differ: {difference.describe()}; tolerance {tolerance_mm} mm.",
+        )
 
 
 def _check_subjects(result: DatasetCheck, subjects: Mapping[str, set[str]]) -> None:
     for subject, splits in sorted(subjects.items()):
         if len(splits) > 1:
             ordered = [s for s in SPLITS if s in splits]
-            result.add("subjects", "/".join(ordered), subject,
-                       f"subject {subject!r} is in more than one list: {', '.join(ordered)}.")  # fmt: skip
+            result.add(
+                "subjects",
+                "/".join(ordered),
+                subject,
+                f"subject {subject!r} is in more than one list: {', '.join(ordered)}.",
+            )
 
 
 def _check_duplicates(result: DatasetCheck, task: Task, cases: Counter, uses: Mapping[str, list]) -> None:

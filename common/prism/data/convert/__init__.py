@@ -22,11 +22,38 @@ __all__ = ["MODULES", "ConversionError", "convert", "convert_command", "datasets
 # Dataset modules, in the paper's task order (segmentation, classification, age, registration), then the
 # generic manifest for private cohorts.
 MODULES: tuple[str, ...] = (
-    "acdc", "emidec", "mmwhs", "msd", "dukebreast", "amos", "chaos", "atlas", "pansegdata", "dukeliver",
-    "promise12", "prostate158", "oaizib", "skmtea", "spider", "hanseg", "totalsegmr", "brats2021", "mamamia",
-    "picai", "lldmmri", "mrnet", "adni", "careliver", "oai", "oasis3", "ppmi", "openbhb", "ixi", "oasis1",
+    "acdc",
+    "emidec",
+    "mmwhs",
+    "msd",
+    "dukebreast",
+    "amos",
+    "chaos",
+    "atlas",
+    "pansegdata",
+    "dukeliver",
+    "promise12",
+    "prostate158",
+    "oaizib",
+    "skmtea",
+    "spider",
+    "hanseg",
+    "totalsegmr",
+    "brats2021",
+    "mamamia",
+    "picai",
+    "lldmmri",
+    "mrnet",
+    "adni",
+    "careliver",
+    "oai",
+    "oasis3",
+    "ppmi",
+    "openbhb",
+    "ixi",
+    "oasis1",
     "manifest",
-)  # fmt: skip
+)
 # Dataset options of the command line; each dataset accepts only those its spec declares.
 _OPTIONS = ("sequence", "horizon", "register")
 
@@ -49,7 +76,9 @@ def _options(spec: DatasetSpec, given: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(k for k, v in given.items() if v is not None and k not in spec.options)
     if unknown:
         accepted = ", ".join(f"--{k}" for k in spec.options) or "none"
-        raise ConversionError(f"{spec.name} takes no option {', '.join('--' + k for k in unknown)} (it takes: {accepted}).")
+        raise ConversionError(
+            f"{spec.name} takes no option {', '.join('--' + k for k in unknown)} (it takes: {accepted})."
+        )
     options = dict(spec.defaults)
     for name, value in given.items():
         if value is None:
@@ -89,16 +118,25 @@ def convert(
         raise ConversionError(f"unknown option(s) {unknown}; dataset options are {list(_OPTIONS)}.")
     spec = get_dataset(dataset)
     return run_conversion(
-        spec, Path(source), Path(out), resolve_task(spec, task), seed=int(seed), val_fraction=float(val_fraction),
-        folds=int(folds), overwrite=bool(overwrite), options=_options(spec, options),
-    )  # fmt: skip
+        spec,
+        Path(source),
+        Path(out),
+        resolve_task(spec, task),
+        seed=int(seed),
+        val_fraction=float(val_fraction),
+        folds=int(folds),
+        overwrite=bool(overwrite),
+        options=_options(spec, options),
+    )
 
 
 def datasets_table() -> str:
     """The Markdown table of docs/datasets.md: dataset, download page, ``prism convert`` name, bundles, licence,
     release followed (tests/test_docs_datasets.py keeps the page equal to it)."""
-    rows = ["| dataset | download | `prism convert` name | bundle(s) | licence | release followed |",
-            "|---|---|---|---|---|---|"]  # fmt: skip
+    rows = [
+        "| dataset | download | `prism convert` name | bundle(s) | licence | release followed |",
+        "|---|---|---|---|---|---|",
+    ]
     for spec in list_datasets():
         bundles = ", ".join(f"`{b}`" for b in spec.bundles)
         rows.append(f"| {spec.title} | {spec.download} | `{spec.name}` | {bundles} | {spec.licence} | {spec.release} |")
@@ -144,15 +182,28 @@ def convert_command(
         return
     if dataset is None or source is None or out is None:
         raise ConversionError("usage: prism convert DATASET SOURCE --out DATASET_DIR (prism convert --list: datasets).")
-    for name, value, kind in (("seed", seed, int), ("folds", folds, int), ("val_fraction", val_fraction, float),
-                              ("overwrite", overwrite, bool)):  # fmt: skip
+    for name, value, kind in (
+        ("seed", seed, int),
+        ("folds", folds, int),
+        ("val_fraction", val_fraction, float),
+        ("overwrite", overwrite, bool),
+    ):
         _check_type(name, value, kind)
     if horizon is not None:
         _check_type("horizon", horizon, int)
     result = convert(
-        str(dataset), source, out, task=task, seed=seed, val_fraction=val_fraction, folds=folds,
-        overwrite=overwrite, sequence=sequence, horizon=horizon, register=register,
-    )  # fmt: skip
+        str(dataset),
+        source,
+        out,
+        task=task,
+        seed=seed,
+        val_fraction=val_fraction,
+        folds=folds,
+        overwrite=overwrite,
+        sequence=sequence,
+        horizon=horizon,
+        register=register,
+    )
     counts = ", ".join(f"{name} {n}" for name, n in sorted(result.counts.items()))
     print(f"{result.out}: {counts}; {result.skipped} case(s) skipped (reasons in {result.report.name}).")
     for path in result.datalists:

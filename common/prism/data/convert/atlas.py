@@ -19,7 +19,9 @@ __all__ = ["SPECS"]
 
 def _discover(run: Conversion) -> None:
     for images in sorted({p.parent for p in run.glob("**/imagesTr/im*.nii.gz")}):
-        for case, image, label in paired_folders(run.glob("im*.nii.gz", images), images.parent / "labelsTr", "im", "lb"):
+        for case, image, label in paired_folders(
+            run.glob("im*.nii.gz", images), images.parent / "labelsTr", "im", "lb"
+        ):
             with run.attempt(case):
                 run.add(
                     Case(
@@ -41,7 +43,8 @@ SPECS = (
         licence="CC BY-NC-SA 4.0",
         citation="Quinton et al., A tumour and liver automatic segmentation (ATLAS) dataset on contrast-enhanced "
         "magnetic resonance imaging for hepatocellular carcinoma, Data 8(5):79 (2023)",
-        layout="atlas-train-dataset-1.0.1/train/imagesTr/im0.nii.gz\natlas-train-dataset-1.0.1/train/labelsTr/lb0.nii.gz",
+        layout="atlas-train-dataset-1.0.1/train/imagesTr/im0.nii.gz\n"
+        "atlas-train-dataset-1.0.1/train/labelsTr/lb0.nii.gz",
         discover=_discover,
     ),
 )

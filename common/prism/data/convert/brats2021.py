@@ -47,7 +47,8 @@ SPECS = (
         licence="BraTS 2021 data use terms (Synapse); CC BY 4.0 per the Synapse page (verify)",
         citation="Baid et al., The RSNA-ASNR-MICCAI BraTS 2021 benchmark on brain tumor segmentation and "
         "radiogenomic classification, arXiv:2107.02314 (2021); Menze et al., IEEE TMI 34(10):1993-2024 (2015)",
-        layout="RSNA_ASNR_MICCAI_BraTS2021_TrainingData_16July2021/BraTS2021_00000/BraTS2021_00000_{t1,t1ce,t2,flair,seg}.nii.gz",
+        layout="RSNA_ASNR_MICCAI_BraTS2021_TrainingData_16July2021/BraTS2021_00000/"
+        "BraTS2021_00000_{t1,t1ce,t2,flair,seg}.nii.gz",
         discover=_discover,
     ),
 )

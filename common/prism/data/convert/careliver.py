@@ -37,8 +37,15 @@ def _discover(run: Conversion) -> None:
             if stage is not None:
                 fields["label"] = run.class_name(f"S{stage}")
             key = run.task.input_keys[0]
-            run.add(Case(case, subject=match.group("id"), images={key: run.link(folder / f"{sequence}.nii.gz")},
-                         split=None if stage is not None else "test", fields=fields))  # fmt: skip
+            run.add(
+                Case(
+                    case,
+                    subject=match.group("id"),
+                    images={key: run.link(folder / f"{sequence}.nii.gz")},
+                    split=None if stage is not None else "test",
+                    fields=fields,
+                )
+            )
 
 
 SPECS = (

@@ -274,7 +274,9 @@ class Conversion:
         """
         names = self.task.class_names
         if not names:
-            self.note(f"task {self.task.name!r} declares no classes in the registry: the dataset's class names are used.")
+            self.note(
+                f"task {self.task.name!r} declares no classes in the registry: the dataset's class names are used."
+            )
             return candidate
         for name in names:
             if normalise_header(name) == normalise_header(candidate):

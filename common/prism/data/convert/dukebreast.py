@@ -44,8 +44,9 @@ def nrrd_segments(path: Path) -> dict[str, tuple[int, int]]:
                 fields.setdefault(int(match.group(1)), {})[match.group(2)] = match.group(3).strip()
     return {
         f["Name"].lower(): (int(f.get("Layer", 0)), int(f.get("LabelValue", i + 1)))
-        for i, f in sorted(fields.items()) if "Name" in f
-    }  # fmt: skip
+        for i, f in sorted(fields.items())
+        if "Name" in f
+    }
 
 
 def _pre_series(run: Conversion) -> dict[str, str]:
@@ -68,14 +69,21 @@ def _on_grid(volume: Volume, shape, affine) -> np.ndarray:
     array = volume.array
     if grid_difference(tuple(shape), affine, array.shape[:3], volume.affine).agrees(1e-3):
         return array
-    return np.stack([resample_to(Volume(array[..., c], volume.affine), shape, affine) for c in range(array.shape[3])],
-                    axis=-1) if array.ndim == 4 else resample_to(volume, shape, affine)  # fmt: skip
+    return (
+        np.stack(
+            [resample_to(Volume(array[..., c], volume.affine), shape, affine) for c in range(array.shape[3])], axis=-1
+        )
+        if array.ndim == 4
+        else resample_to(volume, shape, affine)
+    )
 
 
 def _merge(run: Conversion, breast: Path, dense_vessels: Path, shape, affine) -> np.ndarray:
     value = {c.name: c.value for c in run.task.labels}
     out = np.zeros(tuple(shape[:3]), dtype=np.int16)
-    out[_on_grid(read_volume(breast), shape, affine).reshape(tuple(shape[:3]) + (-1,)).max(axis=-1) > 0] = value["breast"]
+    out[_on_grid(read_volume(breast), shape, affine).reshape(tuple(shape[:3]) + (-1,)).max(axis=-1) > 0] = value[
+        "breast"
+    ]
     layers = _on_grid(read_volume(dense_vessels), shape, affine).reshape(tuple(shape[:3]) + (-1,))
     segments = nrrd_segments(dense_vessels)
     for name, target in (("dense", "fibroglandular_tissue"), ("vessels", "vessels")):

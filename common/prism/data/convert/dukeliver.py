@@ -68,11 +68,18 @@ def _series_types(run: Conversion) -> None:
                 files = run.glob("*", series_dir)
                 if not files:
                     raise ConversionError(
-                        f"{series_dir}: no DICOM files; Series_Classification/<series type>/<patient>_<series>/ expected."
+                        f"{series_dir}: no DICOM files; "
+                        "Series_Classification/<series type>/<patient>_<series>/ expected."
                     )
                 image = run.dicom_series(files, case, run.task.input_keys[0])
-                run.add(Case(case, subject=patient, images={run.task.input_keys[0]: image},
-                             fields={"label": run.class_name(class_dir.name)}))  # fmt: skip
+                run.add(
+                    Case(
+                        case,
+                        subject=patient,
+                        images={run.task.input_keys[0]: image},
+                        fields={"label": run.class_name(class_dir.name)},
+                    )
+                )
 
 
 def _discover(run: Conversion) -> None:

@@ -59,7 +59,9 @@ def relative_inside(path: Path, root: Path) -> str:
     try:
         return absolute.relative_to(base).as_posix()
     except ValueError:
-        raise ConversionError(f"{path} is not inside {root}: converters only reference files of the download.") from None
+        raise ConversionError(
+            f"{path} is not inside {root}: converters only reference files of the download."
+        ) from None
 
 
 def _conversion_outputs(out: Path) -> list[Path]:

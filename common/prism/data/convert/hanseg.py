@@ -30,7 +30,10 @@ def _discover(run: Conversion) -> None:
         case = ct_path.name[: -len("_IMG_CT.nrrd")]
         with run.attempt(case):
             mr_path = run.require(ct_path.with_name(f"{case}_IMG_MR_T1.nrrd"))
-            masks = {p.name.split(_OAR, 1)[1][: -len(".seg.nrrd")]: p for p in run.glob(f"{case}{_OAR}*.seg.nrrd", ct_path.parent)}
+            masks = {
+                p.name.split(_OAR, 1)[1][: -len(".seg.nrrd")]: p
+                for p in run.glob(f"{case}{_OAR}*.seg.nrrd", ct_path.parent)
+            }
             unknown = sorted(set(masks) - known)
             if unknown:
                 run.note(f"organs not in the registry, left out: {unknown}")
@@ -40,7 +43,9 @@ def _discover(run: Conversion) -> None:
 
                 result = register_rigid(ct, mr)
                 image = result.resampled
-                run.note(f"{case}: MR registered to CT (Mattes MI {result.metric:.3f}, {result.iterations} iterations).")
+                run.note(
+                    f"{case}: MR registered to CT (Mattes MI {result.metric:.3f}, {result.iterations} iterations)."
+                )
             else:
                 image = resample_to(mr, ct.shape, ct.affine, order=1)
             key = run.task.input_keys[0]

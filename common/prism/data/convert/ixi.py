@@ -42,8 +42,14 @@ def _discover(run: Conversion) -> None:
                 run.skip(case, f"no {fixed}")
                 continue
             with run.attempt(case):
-                run.add(Case(case, subject=subject, images={"moving": run.link(files["T1"]), "fixed": run.link(files[fixed])},
-                             fields={"site": sites[subject]}))  # fmt: skip
+                run.add(
+                    Case(
+                        case,
+                        subject=subject,
+                        images={"moving": run.link(files["T1"]), "fixed": run.link(files[fixed])},
+                        fields={"site": sites[subject]},
+                    )
+                )
 
 
 SPECS = (
@@ -55,7 +61,8 @@ SPECS = (
         release="IXI-T1.tar, IXI-T2.tar, IXI-PD.tar (NIfTI)",
         licence="CC BY-SA 3.0",
         citation="IXI dataset, Imperial College London, https://brain-development.org/ixi-dataset/",
-        layout="IXI-T1/IXI002-Guys-0828-T1.nii.gz\nIXI-T2/IXI002-Guys-0828-T2.nii.gz\nIXI-PD/IXI002-Guys-0828-PD.nii.gz",
+        layout="IXI-T1/IXI002-Guys-0828-T1.nii.gz\nIXI-T2/IXI002-Guys-0828-T2.nii.gz\n"
+        "IXI-PD/IXI002-Guys-0828-PD.nii.gz",
         discover=_discover,
     ),
 )

@@ -94,7 +94,7 @@ def paired_folders(
         case = stem(image)
         if case.endswith("_0000"):
             case = case[: -len("_0000")]
-        key = case[len(image_prefix):] if image_prefix and case.startswith(image_prefix) else case
+        key = case[len(image_prefix) :] if image_prefix and case.startswith(image_prefix) else case
         candidates = [labels_dir / f"{label_prefix}{key}{s}" for s in (".nii.gz", ".nii", ".mha")]
         label = next((c for c in candidates if c.is_file()), None)
         pairs.append((case, image, label))

@@ -27,13 +27,21 @@ __all__ = ["SPECS"]
 
 # registry channel -> file stem of the release
 _PHASES = {
-    "T1_pre": "C-pre", "T1_arterial": "C+A", "T1_venous": "C+V", "T1_delay": "C+Delay", "T2": "T2WI",
-    "DWI": "DWI", "T1_in_phase": "In Phase", "T1_out_phase": "Out Phase",
-}  # fmt: skip
+    "T1_pre": "C-pre",
+    "T1_arterial": "C+A",
+    "T1_venous": "C+V",
+    "T1_delay": "C+Delay",
+    "T2": "T2WI",
+    "DWI": "DWI",
+    "T1_in_phase": "In Phase",
+    "T1_out_phase": "Out Phase",
+}
 # the organisers' label index -> the dataset's class name (matched to the registry's by name)
 _CLASSES = ("hemangioma", "ICC", "abscess", "metastasis", "cyst", "FNH", "HCC")
-_LAYOUT = "classification_dataset/images/MR-12345/{C-pre,C+A,C+V,C+Delay,T2WI,DWI,In Phase,Out Phase}.nii.gz\n" \
-          "classification_dataset/labels/labels.txt, labels_val_inaccessible.txt, val_fold1..5.txt"  # fmt: skip
+_LAYOUT = (
+    "classification_dataset/images/MR-12345/{C-pre,C+A,C+V,C+Delay,T2WI,DWI,In Phase,Out Phase}.nii.gz\n"
+    "classification_dataset/labels/labels.txt, labels_val_inaccessible.txt, val_fold1..5.txt"
+)
 
 
 def _labels(path) -> dict[str, int]:
@@ -61,9 +69,15 @@ def _discover(run: Conversion) -> None:
             elif case not in unlabelled:
                 run.note(f"{case} is in neither labels.txt nor labels_val_inaccessible.txt.")
             run.add(
-                Case(case, subject=case, images=run.channel_keys(files), split=None if case in labels else "test",
-                     fold=folds.get(case) if case in labels and folds else None, fields=fields)
-            )  # fmt: skip
+                Case(
+                    case,
+                    subject=case,
+                    images=run.channel_keys(files),
+                    split=None if case in labels else "test",
+                    fold=folds.get(case) if case in labels and folds else None,
+                    fields=fields,
+                )
+            )
 
 
 SPECS = (

@@ -35,7 +35,9 @@ _KEYS = {"progression": ("baseline", "followup"), "registration": ("moving", "fi
 def _manifest(run: Conversion):
     found = [p for p in run.glob("manifest.*") if p.suffix.lower() in (".csv", ".tsv", ".txt", ".xlsx")]
     if len(found) != 1:
-        raise ConversionError(f"{run.source}: expected one manifest.csv (or .tsv/.xlsx), found {[p.name for p in found]}.")
+        raise ConversionError(
+            f"{run.source}: expected one manifest.csv (or .tsv/.xlsx), found {[p.name for p in found]}."
+        )
     return read_table(found[0])
 
 
@@ -82,7 +84,9 @@ def _discover(run: Conversion) -> None:
                         label_file = run.link(run.source / row[label].strip())
                 for name in targets:
                     if row.get(name, "").strip():
-                        fields[normalise_header(name) if name.lower() != name else name] = _target(run, name, row[name].strip())
+                        fields[normalise_header(name) if name.lower() != name else name] = _target(
+                            run, name, row[name].strip()
+                        )
                 if split and row.get(split, "").strip():
                     splits.add(row[split].strip().lower())
             required = {"progression": ("baseline",), "registration": ("moving", "fixed")}.get(
@@ -94,8 +98,16 @@ def _discover(run: Conversion) -> None:
             if len(splits) > 1:
                 raise CaseSkip(f"rows of the case name different splits {sorted(splits)}")
             chosen = splits.pop() if splits else None
-            run.add(Case(case, subject=who, images=images, label=label_file,
-                         split=None if chosen in (None, "training", "train") else chosen, fields=fields))  # fmt: skip
+            run.add(
+                Case(
+                    case,
+                    subject=who,
+                    images=images,
+                    label=label_file,
+                    split=None if chosen in (None, "training", "train") else chosen,
+                    fields=fields,
+                )
+            )
 
 
 SPECS = (

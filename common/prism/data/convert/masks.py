@@ -14,9 +14,13 @@ __all__ = ["merge_masks"]
 
 
 def merge_masks(
-    run: Conversion, case: str, masks: Mapping[str, Path], shape: tuple[int, ...], affine: np.ndarray,
+    run: Conversion,
+    case: str,
+    masks: Mapping[str, Path],
+    shape: tuple[int, ...],
+    affine: np.ndarray,
     resample: bool = False,
-) -> str:  # fmt: skip
+) -> str:
     """Merge binary masks (class name -> file) into one label map with the registry's values; return its path.
 
     Classes are painted in the registry's order: where two masks overlap the later class wins, and the report

@@ -26,7 +26,9 @@ _PLANES = ("sagittal", "coronal", "axial")
 
 
 def _discover(run: Conversion) -> None:
-    root = find_root(run.source, "train-abnormal.csv", "MRNet-v1.0/train/{sagittal,coronal,axial}/0000.npy + train-*.csv")
+    root = find_root(
+        run.source, "train-abnormal.csv", "MRNet-v1.0/train/{sagittal,coronal,axial}/0000.npy + train-*.csv"
+    )
     channels = {plane: next(c for c in run.task.channels if c.lower() == plane) for plane in _PLANES}
     for split in ("train", "valid"):
         findings: dict[str, list[str]] = {}
@@ -44,8 +46,15 @@ def _discover(run: Conversion) -> None:
                         raise CaseSkip(f"{plane}/{case}.npy has shape {array.shape}, not (slices, 256, 256)")
                     volume = np.ascontiguousarray(np.transpose(array, (2, 1, 0)))
                     files[channels[plane]] = run.write(case, run.key_of(channels[plane]), volume, np.eye(4))
-                run.add(Case(case, subject=case, images=run.channel_keys(files), split="test" if split == "valid" else None,
-                             fields={"label": findings.get(case, [])}))  # fmt: skip
+                run.add(
+                    Case(
+                        case,
+                        subject=case,
+                        images=run.channel_keys(files),
+                        split="test" if split == "valid" else None,
+                        fields={"label": findings.get(case, [])},
+                    )
+                )
 
 
 SPECS = (
@@ -58,7 +67,8 @@ SPECS = (
         licence="Stanford University School of Medicine MRNet Dataset Research Use Agreement",
         citation="Bien et al., Deep-learning-assisted diagnosis for knee magnetic resonance imaging: development "
         "and retrospective validation of MRNet, PLOS Medicine 15(11):e1002699 (2018)",
-        layout="MRNet-v1.0/train/{sagittal,coronal,axial}/0000.npy\nMRNet-v1.0/train-{abnormal,acl,meniscus}.csv, valid/...",
+        layout="MRNet-v1.0/train/{sagittal,coronal,axial}/0000.npy\n"
+        "MRNet-v1.0/train-{abnormal,acl,meniscus}.csv, valid/...",
         discover=_discover,
     ),
 )

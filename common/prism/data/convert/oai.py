@@ -25,8 +25,17 @@ from prism.data.convert.tables import read_table
 __all__ = ["SPECS", "VISITS"]
 
 # visit folder -> the two-digit visit code of OAI's variable names (V00XRKL, V01XRKL, ...)
-VISITS = {"00m": "00", "12m": "01", "18m": "02", "24m": "03", "30m": "04", "36m": "05", "48m": "06", "72m": "08",
-          "96m": "10"}  # fmt: skip
+VISITS = {
+    "00m": "00",
+    "12m": "01",
+    "18m": "02",
+    "24m": "03",
+    "30m": "04",
+    "36m": "05",
+    "48m": "06",
+    "72m": "08",
+    "96m": "10",
+}
 _DESS = re.compile(r"SAG_3D_DESS_(RIGHT|LEFT)", re.IGNORECASE)
 _SIDE = {"RIGHT": "1", "LEFT": "2"}
 
@@ -54,7 +63,11 @@ def _dess_series(run: Conversion) -> dict[tuple[str, str, str], object]:
     for contents in run.glob("**/contents.csv"):
         visit = next((p for p in reversed(contents.parent.parts) if p in VISITS), None)
         table = read_table(contents)
-        folder, participant, description = table.column("Folder"), table.column("ParticipantID"), table.column("SeriesDescription")
+        folder, participant, description = (
+            table.column("Folder"),
+            table.column("ParticipantID"),
+            table.column("SeriesDescription"),
+        )
         for row in table.rows:
             match = _DESS.search(row[description])
             if match is None:
@@ -100,7 +113,8 @@ SPECS = (
         licence="OAI Data Use Agreement",
         citation="Peterfy et al., The osteoarthritis initiative: report on the design rationale for the magnetic "
         "resonance imaging protocol for the knee, Osteoarthritis and Cartilage 16(12):1433-1441 (2008)",
-        layout="00m/contents.csv + 00m/0.C.2/<participant>/<date>/<series>/001 ...\nkxr_sq_bu00.txt, kxr_sq_bu01.txt, ...",
+        layout="00m/contents.csv + 00m/0.C.2/<participant>/<date>/<series>/001 ...\n"
+        "kxr_sq_bu00.txt, kxr_sq_bu01.txt, ...",
         discover=_discover,
         options={"horizon": ()},
         defaults={"horizon": 12},

@@ -40,7 +40,9 @@ def _discover(run: Conversion) -> None:
         session = norm.parent.name.removeprefix("OASIS_")
         with run.attempt(session):
             _add(run, session, run.link(norm), run.link(norm.with_name("aligned_seg35.nii.gz")))
-    for folder in sorted({p.parent for p in run.glob("**/OAS1_*_MR1/*")} | {p for p in run.source.glob("**/OAS1_*_MR1") if p.is_dir()}):
+    for folder in sorted(
+        {p.parent for p in run.glob("**/OAS1_*_MR1/*")} | {p for p in run.source.glob("**/OAS1_*_MR1") if p.is_dir()}
+    ):
         if not re.fullmatch(r"OAS1_\d{4}_MR1", folder.name) or any(c.case == folder.name[:9] for c in run.cases):
             continue
         session = folder.name
@@ -57,11 +59,14 @@ def consecutive_pairs(run: Conversion, cases: list[Case]) -> list[Case]:
     """Pairs within one list: each subject (sorted by id) moving onto the next one."""
     ordered = sorted(cases, key=lambda c: c.case)
     return [
-        Case(f"{a.case}_to_{b.case}", subject=a.subject,
-             images={"moving": a.images["image"], "fixed": b.images["image"]},
-             fields={"moving_label": a.fields["seg"], "fixed_label": b.fields["seg"], "fixed_subject": b.subject})
+        Case(
+            f"{a.case}_to_{b.case}",
+            subject=a.subject,
+            images={"moving": a.images["image"], "fixed": b.images["image"]},
+            fields={"moving_label": a.fields["seg"], "fixed_label": b.fields["seg"], "fixed_subject": b.subject},
+        )
         for a, b in zip(ordered, ordered[1:])
-    ]  # fmt: skip
+    ]
 
 
 SPECS = (

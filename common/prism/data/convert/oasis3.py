@@ -36,7 +36,11 @@ def _table(run: Conversion, pattern: str, what: str):
 
 def _cdr(run: Conversion) -> dict[str, list[tuple[int, float]]]:
     table = _table(run, "*cdr*.csv", "CDR assessments")
-    subject, days, cdr = table.column("OASISID", "Subject"), table.column("days_to_visit"), table.column("CDRTOT", "cdr")
+    subject, days, cdr = (
+        table.column("OASISID", "Subject"),
+        table.column("days_to_visit"),
+        table.column("CDRTOT", "cdr"),
+    )
     out: dict[str, list[tuple[int, float]]] = {}
     for row in table.rows:
         if row[days].strip() and row[cdr].strip():
@@ -88,7 +92,8 @@ SPECS = (
         title="OASIS-3",
         tasks=("oasis3_dementia_grade", "oasis3_brain_age"),
         download="https://sites.wustl.edu/oasisbrains/home/oasis-3/",
-        release="OASIS-3 T1w NIfTI (BIDS names, oasis-scripts download) + OASIS3_demographics.csv + OASIS3_UDSb4_cdr.csv",
+        release="OASIS-3 T1w NIfTI (BIDS names, oasis-scripts download) + OASIS3_demographics.csv + "
+        "OASIS3_UDSb4_cdr.csv",
         licence="OASIS Data Use Agreement",
         citation="LaMontagne et al., OASIS-3: longitudinal neuroimaging, clinical, and cognitive dataset for normal "
         "aging and Alzheimer disease, medRxiv 2019.12.13.19014902 (2019)",

@@ -48,8 +48,15 @@ def _discover(run: Conversion) -> None:
             fields = {"age": float(row[age])}
             fields.update({k: row[c].strip() for k, c in (("sex", sex), ("site", site)) if c and row[c].strip()})
             key = run.task.input_keys[0]
-            run.add(Case(subject, subject=subject, images={key: run.write(subject, key, array, MNI152_1MM)},
-                         split=split, fields=fields))  # fmt: skip
+            run.add(
+                Case(
+                    subject,
+                    subject=subject,
+                    images={key: run.write(subject, key, array, MNI152_1MM)},
+                    split=split,
+                    fields=fields,
+                )
+            )
 
 
 SPECS = (

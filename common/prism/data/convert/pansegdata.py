@@ -22,7 +22,9 @@ __all__ = ["SPECS"]
 def _discover(run: Conversion) -> None:
     folder = run.source / run.options["sequence"] if (run.source / run.options["sequence"]).is_dir() else run.source
     if not (folder / "imagesTr").is_dir():
-        raise ConversionError(f"{run.source}: no {run.options['sequence']}/imagesTr folder. Expected layout:\n{SPECS[0].layout}")
+        raise ConversionError(
+            f"{run.source}: no {run.options['sequence']}/imagesTr folder. Expected layout:\n{SPECS[0].layout}"
+        )
     for case, image, label in paired_folders(run.glob("imagesTr/*.nii*", folder), folder / "labelsTr"):
         with run.attempt(case):
             run.add(

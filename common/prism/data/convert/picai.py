@@ -60,9 +60,15 @@ def _discover(run: Conversion) -> None:
                     raise CaseSkip("not in marksheet.csv")
                 fields["label"] = run.class_name(f"ISUP{int(float(sheet[case]['case_ISUP']))}")
             run.add(
-                Case(case, subject=case.split("_")[0], images=run.channel_keys(files), label=label, fold=fold,
-                     fields={k: v for k, v in fields.items() if v != ""})
-            )  # fmt: skip
+                Case(
+                    case,
+                    subject=case.split("_")[0],
+                    images=run.channel_keys(files),
+                    label=label,
+                    fold=fold,
+                    fields={k: v for k, v in fields.items() if v != ""},
+                )
+            )
 
 
 SPECS = (

@@ -25,8 +25,14 @@ def _discover(run: Conversion) -> None:
             if not group or group.lower() == "phantom":
                 raise CaseSkip(f"group {group!r} is not a participant group")
             key = run.task.input_keys[0]
-            run.add(Case(case, subject=image.subject, images={key: image_file(run, image, case, key)},
-                         fields={"label": run.class_name(group)}))  # fmt: skip
+            run.add(
+                Case(
+                    case,
+                    subject=image.subject,
+                    images={key: image_file(run, image, case, key)},
+                    fields={"label": run.class_name(group)},
+                )
+            )
 
 
 SPECS = (

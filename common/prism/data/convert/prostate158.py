@@ -63,7 +63,8 @@ SPECS = (
         licence="CC BY 4.0",
         citation="Adams et al., Prostate158 - an expert-annotated 3T MRI dataset and algorithm for prostate cancer "
         "detection, Computers in Biology and Medicine 148:105817 (2022)",
-        layout="prostate158_train/train.csv, valid.csv, train/020/{t2,adc,dwi,t2_anatomy_reader1,adc_tumor_reader1}.nii.gz\n"
+        layout="prostate158_train/train.csv, valid.csv,\n"
+        "prostate158_train/train/020/{t2,adc,dwi,t2_anatomy_reader1,adc_tumor_reader1}.nii.gz\n"
         "prostate158_test/test.csv, test/...",
         discover=_discover,
     ),

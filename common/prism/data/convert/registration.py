@@ -63,9 +63,13 @@ def register_rigid(fixed: Volume, moving: Volume, iterations: int = 300) -> Rigi
     )
     optimizer.SetScalesEstimator(itk.RegistrationParameterScalesFromPhysicalShift[type(metric)].New(Metric=metric))
     method = itk.ImageRegistrationMethodv4[image_type, image_type].New(
-        FixedImage=fixed_image, MovingImage=moving_image, Metric=metric, Optimizer=optimizer,
-        InitialTransform=transform, InPlace=True,
-    )  # fmt: skip
+        FixedImage=fixed_image,
+        MovingImage=moving_image,
+        Metric=metric,
+        Optimizer=optimizer,
+        InitialTransform=transform,
+        InPlace=True,
+    )
     method.SetNumberOfLevels(2)
     method.SetShrinkFactorsPerLevel([2, 1])
     method.SetSmoothingSigmasPerLevel([1, 0])

@@ -29,7 +29,9 @@ def _scans(run: Conversion) -> dict[str, tuple[str, str | None]]:
     """scan id -> (subject id, official split) from the newest annotation version."""
     versions = sorted({p.parent for p in run.glob("annotations/*/*.json")})
     if not versions:
-        raise ConversionError(f"{run.source}: no annotations/<version>/{{train,val,test}}.json. Layout:\n{SPECS[0].layout}")
+        raise ConversionError(
+            f"{run.source}: no annotations/<version>/{{train,val,test}}.json. Layout:\n{SPECS[0].layout}"
+        )
     scans = {}
     for name, split in _SPLITS.items():
         payload = read_json(versions[-1] / name) if (versions[-1] / name).is_file() else {"images": []}
@@ -61,7 +63,9 @@ def _discover(run: Conversion) -> None:
             if image.shape != tuple(shape[:3]):
                 raise CaseSkip(f"echoes of shape {image.shape} but label of shape {tuple(shape)}")
             key = run.task.input_keys[0]
-            run.add(Case(scan, subject=subject, images={key: run.write(scan, key, image, affine)}, label=label, split=split))
+            run.add(
+                Case(scan, subject=subject, images={key: run.write(scan, key, image, affine)}, label=label, split=split)
+            )
 
 
 SPECS = (
@@ -74,7 +78,8 @@ SPECS = (
         licence="Stanford University Dataset Research Use Agreement",
         citation="Desai et al., SKM-TEA: a dataset for accelerated MRI reconstruction with dense image labels for "
         "quantitative clinical evaluation, NeurIPS Datasets and Benchmarks (2021)",
-        layout="image_files/MTR_005.h5\nsegmentation_masks/dicom-track/MTR_005.nii.gz\nannotations/v1.0.0/{train,val,test}.json",
+        layout="image_files/MTR_005.h5\nsegmentation_masks/dicom-track/MTR_005.nii.gz\n"
+        "annotations/v1.0.0/{train,val,test}.json",
         discover=_discover,
     ),
 )

@@ -75,7 +75,9 @@ def _text_rows(path: Path, delimiter: str | None) -> list[list[str]]:
     lines = text.splitlines()
     if delimiter is None:
         delimiter = _sniff(lines[:20])
-    return [[cell.strip() for cell in row] for row in csv.reader(lines, delimiter=delimiter) if any(c.strip() for c in row)]
+    return [
+        [cell.strip() for cell in row] for row in csv.reader(lines, delimiter=delimiter) if any(c.strip() for c in row)
+    ]
 
 
 def _excel_rows(path: Path, sheet: str | None) -> list[list[str]]:

@@ -49,9 +49,14 @@ def _discover(run: Conversion) -> None:
             shape, affine = read_grid(image)
             label = merge_masks(run, case, {k: v for k, v in masks.items() if k in known}, shape, affine)
             run.add(
-                Case(case, subject=case, images=run.channel_keys({run.task.channels[0]: run.link(image)}), label=label,
-                     split=splits.get(case))
-            )  # fmt: skip
+                Case(
+                    case,
+                    subject=case,
+                    images=run.channel_keys({run.task.channels[0]: run.link(image)}),
+                    label=label,
+                    split=splits.get(case),
+                )
+            )
 
 
 SPECS = (

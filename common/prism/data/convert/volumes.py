@@ -206,6 +206,11 @@ def resample_to(volume: Volume, shape: tuple[int, ...], affine: np.ndarray, orde
     world = affine[:3, :3] @ target + affine[:3, 3:4]
     inverse = np.linalg.inv(volume.affine)
     source = inverse[:3, :3] @ world + inverse[:3, 3:4]
-    values = map_coordinates(np.asarray(volume.array, dtype=np.float64 if order else volume.array.dtype), source,
-                             order=order, mode="constant", cval=0.0)  # fmt: skip
+    values = map_coordinates(
+        np.asarray(volume.array, dtype=np.float64 if order else volume.array.dtype),
+        source,
+        order=order,
+        mode="constant",
+        cval=0.0,
+    )
     return values.reshape(tuple(shape[:3])).astype(volume.array.dtype if order == 0 else np.float32)
