@@ -23,7 +23,6 @@ import json
 import os
 import re
 import zlib
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,7 +66,6 @@ class Case:
         split: the dataset's official list (``training``, ``validation``, ``test``) or None.
         fold: the dataset's official cross-validation fold, or None.
         fields: further record keys (classification ``label``, ``age``, ``site``, ``sex``, registration labels).
-        meaning: label value -> class name for this case (default: the dataset's ``label_meaning``).
     """
 
     case: str
@@ -77,7 +75,6 @@ class Case:
     split: str | None = None
     fold: int | None = None
     fields: dict[str, Any] = field(default_factory=dict)
-    meaning: Mapping[int, str] | None = None
 
     def __post_init__(self) -> None:
         if not _CASE_ID.match(self.case) or self.case in (SOURCE_LINK, NIFTI_DIR):
@@ -148,6 +145,7 @@ class Conversion:
         self.label_values: dict[str, list[int]] = {}
         self.label_changes: dict[str, str] = {}
         self.written: list[str] = []
+        self.datalists: list[Path] = []
 
     # ---------------------------------------------------------------- finding and referencing files
     def glob(self, pattern: str, root: Path | None = None) -> list[Path]:
@@ -297,10 +295,6 @@ class ConversionResult:
     skipped: int
 
 
-def _label_meaning(case: Case, spec: DatasetSpec) -> Mapping[int, str]:
-    return spec.label_meaning if case.meaning is None else case.meaning
-
-
 def _check_label(run: Conversion, case: Case) -> None:
     """Read a case's label: record its values, map them, compare its grid with the first input's."""
     assert case.label is not None
@@ -308,7 +302,7 @@ def _check_label(run: Conversion, case: Case) -> None:
     volume = read_volume(label_path)
     values = label_values(volume.array, case.label)
     run.label_values[case.label] = values
-    plan = plan_labels(values, run.task, _label_meaning(case, run.spec))
+    plan = plan_labels(values, run.task, run.spec.label_meaning)
     if plan.unknown:
         accepted = sorted(run.task.raw_to_index())
         raise CaseSkip(f"label values {list(plan.unknown)} are not in the task's layout {accepted}")
@@ -422,6 +416,8 @@ def _discard(run: Conversion) -> None:
             folder.rmdir()
     with contextlib.suppress(OSError):
         (run.out / NIFTI_DIR).rmdir()
+    for path in run.datalists:
+        path.unlink(missing_ok=True)
     (run.out / SOURCE_LINK).unlink(missing_ok=True)
 
 
@@ -438,12 +434,14 @@ def _convert(run: Conversion, *, seed: int, val_fraction: float, folds: int) -> 
     plan = plan_splits(cases, val_fraction=val_fraction, seed=seed, folds=folds, external=task.is_external)
     names = ["datalist.json"] if folds == 0 else ["datalist.json"] + [f"datalist_fold{k}.json" for k in range(folds)]
     lists = [plan.lists[0]] if folds == 0 else [plan.lists[0], *plan.lists]
-    datalists = []
+    written = []
     for name, assignment in zip(names, lists):
         path = out / name
-        path.write_text(json.dumps(_records(run, cases, assignment, plan.folds), indent=1) + "\n")
-        datalists.append(path)
-    counts = dict(Counter(plan.lists[0][c.case] for c in cases))
+        run.datalists.append(path)
+        records = _records(run, cases, assignment, plan.folds)
+        path.write_text(json.dumps(records, indent=1) + "\n")
+        written.append(records)
+    counts = {name: len(records) for name, records in written[0].items()}
     report = {
         "dataset": spec.name,
         "title": spec.title,
@@ -470,7 +468,7 @@ def _convert(run: Conversion, *, seed: int, val_fraction: float, folds: int) -> 
     }
     report_path = out / REPORT
     report_path.write_text(json.dumps(report, indent=1) + "\n")
-    return ConversionResult(out, tuple(datalists), report_path, counts, len(run.skipped))
+    return ConversionResult(out, tuple(run.datalists), report_path, counts, len(run.skipped))
 
 
 def resolve_task(spec: DatasetSpec, task: str | None) -> Task:

@@ -64,8 +64,8 @@ def loni_images(run: Conversion, project: str) -> list[LoniImage]:
     images = []
     folders = sorted({p.parent for p in run.glob(f"{project}/*/*/*/*/*")})
     for folder in folders:
-        key = folder.name if folder.name in rows else folder.name.lstrip("I")
-        row = rows.get(folder.name) or rows.get(f"I{key}") or rows.get(key)
+        # the CSV writes image ids with or without the folder's "I" prefix
+        row = rows.get(folder.name) or rows.get(folder.name.removeprefix("I")) or rows.get(f"I{folder.name}")
         if row is None:
             run.skip(folder.name, "not in the collection CSV")
             continue

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 
 from prism.data.convert.core import Case, Conversion, DatasetSpec
+from prism.data.convert.files import is_ignorable
 from prism.data.convert.volumes import read_volume
 
 __all__ = ["SPECS", "consecutive_pairs"]
@@ -40,12 +41,11 @@ def _discover(run: Conversion) -> None:
         session = norm.parent.name.removeprefix("OASIS_")
         with run.attempt(session):
             _add(run, session, run.link(norm), run.link(norm.with_name("aligned_seg35.nii.gz")))
-    for folder in sorted(
-        {p.parent for p in run.glob("**/OAS1_*_MR1/*")} | {p for p in run.source.glob("**/OAS1_*_MR1") if p.is_dir()}
-    ):
-        if not re.fullmatch(r"OAS1_\d{4}_MR1", folder.name) or any(c.case == folder.name[:9] for c in run.cases):
-            continue
+    sessions = sorted(p for p in run.source.glob("**/OAS1_*_MR1") if p.is_dir() and not is_ignorable(p, run.source))
+    for folder in sessions:
         session = folder.name
+        if not re.fullmatch(r"OAS1_\d{4}_MR1", session) or any(c.case == session[:9] for c in run.cases):
+            continue  # another name, or a subject the neurite-oasis edition already gave
         with run.attempt(session):
             files = {}
             for key, pattern in (("image", _DISC_IMAGE), ("label", _DISC_LABEL)):

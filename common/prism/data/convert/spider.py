@@ -42,8 +42,6 @@ def _discover(run: Conversion) -> None:
     for image in run.glob(f"**/images/*_{sequence}.mha"):
         case = stem(image)
         patient = case[: -len(sequence) - 1]
-        if not patient.isdigit():  # "1_t2_SPACE" also ends in "_t2" once the suffix is cut wrongly
-            continue
         label = image.parent.parent / "masks" / image.name
         with run.attempt(case):
             run.add(
