@@ -123,13 +123,16 @@ def dukebreast(root: Path) -> None:
     for i, subject in enumerate(("Breast_MRI_001", "Breast_MRI_002")):
         study = root / "Duke-Breast-Cancer-MRI" / subject / "01-01-1990-NA-MRI BREAST BILATERAL W  WO-97538"
         pre = f"{3 + i}.000000-ax dyn pre-9387{i}"
-        write_dicom_series(study / pre, image(SHAPE, i) * 10, patient=subject, description="ax dyn pre", suffix=".dcm")
-        write_dicom_series(
-            study / f"{5 + i}.000000-ax dyn 1st pass-1234{i}",
-            image(SHAPE, 10 + i),
-            patient=subject,
-            description="ax dyn 1st pass",
-        )
+        if i == 0:  # "Descriptive Directory Name": one folder per series, named by its description
+            write_dicom_series(study / pre, image(SHAPE, i) * 10, patient=subject, description="ax dyn pre")
+            write_dicom_series(
+                study / "5.000000-ax dyn 1st pass-12340", image(SHAPE, 10), description="ax dyn 1st pass"
+            )
+        else:  # a study unpacked into one UID-named folder: the series must be grouped and told apart
+            folder = study / "1.3.6.1.4.1.14519.5.2.1.186051521067863971269584893740842397538"
+            names = [f"pre-{k}.dcm" for k in range(SHAPE[2])]
+            write_dicom_series(folder, image(SHAPE, i) * 10, patient=subject, description="ax dyn pre", names=names)
+            write_dicom_series(folder, image(SHAPE, 11), patient=subject, description="ax dyn 1st pass")
         if i == 0:  # the mapping spreadsheet names subject 1's series; subject 2's is found by its folder name
             mapping.append(
                 [

@@ -286,3 +286,23 @@ def test_manifest_for_private_cohorts(tmp_path):
     assert set(datalist["training"][0]) >= {"t2", "adc", "label", "subject", "site"}
     skipped = json.loads(result.report.read_text())["skipped"]
     assert skipped == [{"case": "p9_s1", "reason": "sequence 'DWI' is none of the task's channels ['T2', 'ADC']"}]
+
+
+def test_dicom_files_of_several_series_are_grouped_and_picked_by_description(tmp_path):
+    from convert_fixtures import write_dicom_series
+    from prism.data.convert import get_dataset
+    from prism.data.convert.core import CaseSkip, Conversion
+
+    folder = tmp_path / "dl" / "study"
+    write_dicom_series(folder, image(seed=1) * 10, description="ax dyn pre", names=[f"a{k}.dcm" for k in range(4)])
+    write_dicom_series(folder, image(seed=2) * 10, description="ax dyn 1st pass", names=[f"b{k}.dcm" for k in range(4)])
+    run = Conversion(
+        get_dataset("dukebreast"), get_task("dukebreast_breast_seg"), tmp_path / "dl", tmp_path / "out", {}
+    )
+    files = run.glob("study/*.dcm")
+    with pytest.raises(CaseSkip, match="image: 2 DICOM series where one was expected"):
+        run.dicom_series(files, "c1", "image")
+    with pytest.raises(CaseSkip, match="image: 0 DICOM series matching 'post' where one was expected"):
+        run.dicom_series(files, "c1", "image", description="post")
+    path = run.dicom_series(files, "c1", "image", description=r"\bpre\b")
+    assert np.array_equal(read_volume(tmp_path / "out" / path).array, (image(seed=1) * 10).astype(np.int16))

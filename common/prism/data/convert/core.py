@@ -196,20 +196,29 @@ class Conversion:
         self.written.append(relative)
         return relative
 
-    def dicom_series(self, files: Sequence[Path], case: str, key: str) -> str:
-        """Convert one DICOM series (its files, any order) to NIfTI (RAS) and return the datalist path.
+    def dicom_series(self, files: Sequence[Path], case: str, key: str, description: str | None = None) -> str:
+        """Convert one DICOM series to NIfTI (RAS) and return the datalist path.
+
+        ``files`` may mix several series (an archive that stores a study in one folder): they are grouped by
+        SeriesInstanceUID, and ``description`` (a regular expression, matched case-blind against
+        SeriesDescription) picks the one wanted.
 
         Raises:
-            CaseSkip: for no files, several series among the files, or what :func:`series_to_nifti` rejects.
+            CaseSkip: for no files, not exactly one (matching) series, or what :func:`series_to_nifti` rejects.
         """
         from prism.data.dicom import group_series, read_dicom_header, series_to_nifti
 
         if not files:
             raise CaseSkip(f"{key}: no DICOM files")
-        headers = [read_dicom_header(f, force=True) for f in files]
-        series = group_series(headers)
+        series = group_series([read_dicom_header(f, force=True) for f in files])
+        if description is not None:
+            series = {
+                uid: items for uid, items in series.items()
+                if re.search(description, str(items[0].dataset.get("SeriesDescription", "")), re.IGNORECASE)
+            }  # fmt: skip
         if len(series) != 1:
-            raise CaseSkip(f"{key}: {len(series)} DICOM series where one was expected")
+            wanted = f" matching {description!r}" if description is not None else ""
+            raise CaseSkip(f"{key}: {len(series)} DICOM series{wanted} where one was expected")
         path, relative = self.target(case, key)
         series_to_nifti(next(iter(series.values())), path)
         self.written.append(relative)

@@ -29,6 +29,7 @@ from prism.data.convert.volumes import Volume, grid_difference, read_grid, read_
 __all__ = ["SPECS", "nrrd_segments"]
 
 _SEGMENT = re.compile(r"^Segment(\d+)_(Name|LabelValue|Layer):=(.*)$")
+_PRE = re.compile(r"\bpre\b", re.IGNORECASE)
 
 
 def nrrd_segments(path: Path) -> dict[str, tuple[int, int]]:
@@ -95,20 +96,32 @@ def _merge(run: Conversion, breast: Path, dense_vessels: Path, shape, affine) ->
     return out
 
 
+def _pre_contrast(run: Conversion, subject: str, folder_name: str | None, key: str) -> str:
+    """The subject's pre-contrast series as NIfTI: the mapping table's folder, else the folder named ``pre``
+    ("Descriptive Directory Name" downloads), else the series described ``pre`` among all the subject's files
+    grouped by series ("Classic Directory Name" downloads name folders by UID)."""
+    root = next((p for p in run.source.glob(f"**/Duke-Breast-Cancer-MRI/{subject}") if p.is_dir()), None)
+    if root is None:
+        raise CaseSkip(f"no Duke-Breast-Cancer-MRI/{subject} folder")
+    folders = [p for p in root.glob("*/*") if p.is_dir()]
+    if folder_name is not None:
+        folders = [p for p in folders if p.name == folder_name]
+    else:
+        folders = [p for p in folders if _PRE.search(p.name)]
+    if len(folders) == 1:
+        return run.dicom_series(run.glob("*.dcm", folders[0]), subject, key)
+    if folders:
+        raise CaseSkip(f"{len(folders)} pre-contrast series folders ({[p.name for p in folders][:3]})")
+    return run.dicom_series(run.glob("**/*.dcm", root), subject, key, description=_PRE.pattern)
+
+
 def _discover(run: Conversion) -> None:
     chosen = _pre_series(run)
     for mask_dir in sorted({p.parent for p in run.glob("**/Segmentation_Masks_NRRD/Breast_MRI_*/*.seg.nrrd")}):
         subject = mask_dir.name
         with run.attempt(subject):
-            studies = [p for p in run.source.glob(f"**/Duke-Breast-Cancer-MRI/{subject}/*/*") if p.is_dir()]
-            if subject in chosen:
-                series = [p for p in studies if p.name == chosen[subject]]
-            else:
-                series = [p for p in studies if re.search(r"\bpre\b", p.name.lower())]
-            if len(series) != 1:
-                raise CaseSkip(f"{len(series)} pre-contrast series found ({[p.name for p in series][:3]})")
             key = run.task.input_keys[0]
-            image = run.dicom_series(run.glob("*.dcm", series[0]), subject, key)
+            image = _pre_contrast(run, subject, chosen.get(subject), key)
             shape, affine = read_grid(run.resolve(image))
             breast = run.require(mask_dir / f"Segmentation_{subject}_Breast.seg.nrrd")
             dense = run.require(mask_dir / f"Segmentation_{subject}_Dense_and_Vessels.seg.nrrd")
