@@ -27,6 +27,7 @@ __all__ = [
     "read_dicom_header",
     "group_series",
     "series_to_nifti",
+    "slice_order",
 ]
 
 _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
@@ -162,6 +163,16 @@ def _pixels(item: DicomFile) -> np.ndarray:
     if intercept is not None:
         array = array + intercept
     return array
+
+
+def slice_order(files: Sequence[DicomFile]) -> np.ndarray:
+    """Indices that sort a series' files along the slice normal: the order :func:`series_to_nifti` stacks them in.
+
+    Converters use it to stack per-slice label images (CHAOS PNGs, Duke Liver mask slices) like their DICOM.
+    """
+    orientation = _orientation(files[0].dataset)
+    normal = np.cross(orientation[:3], orientation[3:])
+    return np.argsort(np.stack([_position(item.dataset) for item in files]) @ normal, kind="stable")
 
 
 def series_to_nifti(
