@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,19 +15,20 @@ PACKAGE = Path(__file__).resolve().parents[1] / "common" / "prism"
 REPO = PACKAGE.parents[1]
 # Bottom to top; a module may import from its own layer and the ones below it, never from above.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("prism", "prism.vocabulary"),  # shared vocabulary: sequence names, acquisition units, body regions
+    ("prism", "prism.vocabulary", "prism.runtime"),  # vocabulary; which prism code runs (released bundles)
     ("prism.tasks",),  # the task registry (a description, imports nothing of prism but the vocabulary)
     ("prism.networks",),
     ("prism.bundle",),  # the task bundles' runtime: input checks and loading, handlers, encoder loading
     ("prism.transforms",),  # pretraining transforms
     ("prism.losses",),
     ("prism.engines",),  # pretraining engines
-    ("prism.data", "prism.evaluation"),  # research tools: simulator, corpus builder, statistics
+    ("prism.data", "prism.evaluation", "prism.release"),  # tools: simulator, corpus, statistics, release
     ("prism.cli", "prism.demo"),
 )
 # Research tools and heavy libraries a segmentation bundle must not load at run time.
 NOT_IN_RUNTIME = ("prism.data", "prism.evaluation", "prism.engines", "prism.cli", "prism.demo", "prism.tasks",
-                  "prism.losses", "sklearn", "matplotlib", "nilearn", "pydicom", "mlflow", "nltk")  # fmt: skip
+                  "prism.losses", "prism.release", "sklearn", "matplotlib", "nilearn", "pydicom", "mlflow",
+                  "nltk")  # fmt: skip
 
 
 def _layer(module: str) -> int:
@@ -92,7 +94,9 @@ print(json.dumps({{"modules": sorted(sys.modules), "seconds": time.perf_counter(
 
 def _modules_loaded(jobs: list, overrides: dict, cwd: Path) -> dict:
     code = _SCRIPT.format(jobs=jobs, overrides=overrides)
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, check=True)
+    # This checkout's prism, whatever PYTHONPATH says (a relative one would not resolve from cwd).
+    env = {**os.environ, "PYTHONPATH": str(PACKAGE.parent)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, check=True, env=env)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -130,3 +134,11 @@ def test_a_segmentation_bundle_loads_only_the_runtime(runtime_modules):
     assert [m for m in loaded if m.split(".")[0] == "prism"] == [], "research tools in a bundle's run time"
     assert heavy == [], f"heavy libraries loaded by the bundle beyond what MONAI loads itself: {heavy}"
     assert "prism.bundle" in ours and len(ours) < 25, ours
+
+
+def test_the_release_closure_carries_every_prism_module_a_bundle_loads(runtime_modules):
+    from prism.release.closure import bundle_closure, read_configs
+
+    closure = bundle_closure(read_configs(REPO / "bundles" / "prism_brats2021_tumour_seg"))
+    loaded = {m for m in runtime_modules["all"] if m.split(".")[0] == "prism"}
+    assert loaded <= set(closure.modules), sorted(loaded - set(closure.modules))

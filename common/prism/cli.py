@@ -26,6 +26,8 @@ COMMANDS: dict[str, str] = {
     "export-encoder": "prism.engines.export:export_encoder_command",
     "convert": "prism.data.convert:convert_command",
     "check-dataset": "prism.data.check:check_dataset_command",
+    "release": "prism.release.build:release_command",
+    "download": "prism.release.download:download_command",
 }
 
 

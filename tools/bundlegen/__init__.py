@@ -1,7 +1,8 @@
 """Render task bundles from the task registry (``prism.tasks``) and the family templates in ``tools/templates``.
 
 One module per family (``segmentation``, ...), each exposing ``FAMILIES`` (registry family names it renders) and
-``render(task, version, changelog) -> {relative path: text}``.
+``render(task, version, changelog) -> {relative path: text}``; :func:`bundlegen.packaging.finish` then adds what
+every bundle derives from its configs (required packages, tested versions, ``large_files.yml``).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bundlegen import segmentation
+from bundlegen.packaging import finish
 
 from prism.tasks import Task
 
@@ -32,4 +34,4 @@ def renderer(task: Task) -> Callable[[str, dict[str, str]], dict[str, str]]:
             f"{sorted(RENDERERS)})."
         )
     render = RENDERERS[task.family]
-    return lambda version, changelog: render(task, version, changelog)
+    return lambda version, changelog: finish(render(task, version, changelog))

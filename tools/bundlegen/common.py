@@ -1,5 +1,5 @@
-"""What every family's bundles share: the template environment, the tested versions and the metadata fields
-that do not depend on the family."""
+"""What every family's bundles share: the template environment and the metadata fields that do not depend on the
+family (``bundlegen.packaging`` then fills in what derives from the configs)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from prism.tasks import Task
 __all__ = [
     "SCHEMA_URL",
     "TEMPLATES_DIR",
-    "TESTED_VERSIONS",
     "base_metadata",
     "check_yaml",
     "common_files",
@@ -27,21 +26,6 @@ __all__ = [
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 SCHEMA_URL = "https://github.com/Project-MONAI/MONAI-extra-test-data/releases/download/0.8.1/meta_schema_20240725.json"
-
-# The versions the bundles were tested with (fixed here, not read from the environment, so that the output
-# does not depend on the machine that renders it).
-TESTED_VERSIONS: dict[str, Any] = {
-    "monai_version": "1.6.1",
-    "pytorch_version": "2.13.0",
-    "numpy_version": "2.4.6",
-    "required_packages_version": {
-        "prism-bundles": "0.1.0",
-        "nibabel": "5.4.2",
-        "einops": "0.8.2",
-        "itk": "5.4.7",
-        "pytorch-ignite": "0.5.5",
-    },
-}
 
 _BARE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}
@@ -84,7 +68,11 @@ def base_metadata(task: Task, version: str, changelog: dict[str, str]) -> dict[s
         "schema": SCHEMA_URL,
         "version": version,
         "changelog": changelog,
-        **TESTED_VERSIONS,
+        # Tested versions (tools/tested_versions.json) and the packages the configs need: bundlegen.packaging.finish.
+        "monai_version": "",
+        "pytorch_version": "",
+        "numpy_version": "",
+        "required_packages_version": {},
         "supported_apps": {},
         "authors": "PRISM bundles contributors",
         "copyright": "Copyright (c) PRISM bundles contributors",

@@ -62,9 +62,6 @@ def _metadata(task: Task, source: Task | None, version: str, changelog: dict[str
     in_def = {str(i): c for i, c in enumerate(task.channels)}
     out_def = {"0": "background", **{str(i): c for i, c in enumerate(net_task.class_names, start=1)}}
     written = {"0": "background", **{str(c.value): c.name for c in task.labels}}
-    figure = (
-        {"paper_prism_mean_dice": round(task.paper_figure / 100.0, 4)} if task.paper_figure is not None else {}
-    )
     kind = "external evaluation" if source else ("organ" if task.family == "organ_seg" else "lesion") + " segmentation"
     description = (
         f"PRISM task {task.number}: {kind} on {task.dataset} ({task.region}). "
@@ -85,7 +82,9 @@ def _metadata(task: Task, source: Task | None, version: str, changelog: dict[str
         "image_classes": f"{len(task.channels)} MRI sequence(s) as channels: " + ", ".join(task.channels),
         "label_classes": ", ".join(f"{c.value}: {c.name}" for c in task.labels) + " (label-file values)",
         "pred_classes": ", ".join(f"{k}: {v}" for k, v in written.items()) + " (values in the saved label map)",
-        "eval_metrics": figure,
+        # Results measured by this bundle only (none: no trained weights are distributed); the paper's figure is in
+        # the README's Performance section, labelled as the paper's.
+        "eval_metrics": {},
         "references": references(task, _SWINUNETR_REF),
         "network_data_format": {
             "inputs": {
@@ -138,7 +137,9 @@ def _models_readme(source: Task | None) -> str:
     if source:
         return (
             "Weights are not committed.\n\n"
-            f"This external-evaluation bundle uses `../{source.bundle_name}/models/model.pt` (`--source_bundle`).\n"
+            f"This external-evaluation bundle uses `{source.bundle_name}`'s `models/model.pt`. The source bundle is found by\n"
+            "name next to this one (where `prism download` and `monai.bundle download --bundle_dir` put it), in the\n"
+            "folders named in `$PRISM_BUNDLES`, or in MONAI's download folder; `--source_bundle PATH` chooses one.\n"
         )
     return (
         "Weights are not committed.\n\n"

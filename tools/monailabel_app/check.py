@@ -104,7 +104,11 @@ def prepare(workdir: Path, names: list[str], overrides: dict, train: str | None 
     for name in names:
         dst = _copy_bundle(name, root)
         config = next(dst / "configs" / c for c in INFERENCE_CONFIGS if (dst / "configs" / c).is_file())
-        ckpt = checkpoint_target(bundle_parser(config, dst, overrides), dst)
+        parser = bundle_parser(config, dst, overrides)
+        source = parser.get("source_bundle")  # an external bundle names its source (found next to it)
+        if isinstance(source, dict) and source.get("name") and not (root / source["name"]).is_dir():
+            _copy_bundle(source["name"], root)
+        ckpt = checkpoint_target(parser, dst)
         weights_bundle = ckpt.parent.parent  # the bundle whose network the weights belong to
         if not weights_bundle.is_dir():
             _copy_bundle(weights_bundle.name, root)

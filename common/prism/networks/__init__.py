@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from prism.runtime import check_runtime
+
 _EXPORTS: dict[str, str] = {
     "RegistrationEncoder": "prism.networks.downstream",
     "SwinClassifier": "prism.networks.downstream",
@@ -32,11 +34,12 @@ __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
+    # Not cached in globals(): every lookup (each `_target_: prism.networks.X`) first checks that no bundle on
+    # sys.path carries a prism different from this one (prism.runtime).
+    check_runtime()
     if name not in _EXPORTS:
         raise AttributeError(f"module 'prism.networks' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value
-    return value
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
 
 
 def __dir__() -> list[str]:

@@ -172,7 +172,13 @@ def read_bundle(path: str | os.PathLike, overrides: Mapping[str, Any] | None = N
     if train is not None:
         train_keys = _load_keys(bundle_parser(train, path, {}), "train#deterministic_transforms")
         bundle.train_config = train if sorted(train_keys) == ["image", "label"] else None
-    ckpt = checkpoint_target(parser, path)
+    try:
+        ckpt = checkpoint_target(parser, path)
+    except Exception as err:  # noqa: BLE001 - e.g. an external bundle whose source bundle is not found
+        while err.__cause__ is not None:
+            err = err.__cause__
+        bundle.problems.append(f"{path.name}: {err}")
+        return bundle
     if ckpt.is_file():
         bundle.checkpoint = ckpt
     else:
